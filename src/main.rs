@@ -1,0 +1,57 @@
+//! Bootstrap only: JSON tracing, configuration, AWS clients, and the Lambda runtime loop.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use salesloft_webhooks::config::Config;
+use salesloft_webhooks::dedup::DynamoDbDedupStore;
+use salesloft_webhooks::http::{handle, Limits};
+use salesloft_webhooks::publish::SqsPublisher;
+use salesloft_webhooks::service::{Invocation, Service};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .init();
+
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(err) => {
+            // Fail the cold start with a message that names the variable.
+            tracing::error!(error = %err, "invalid configuration");
+            return Err(err.into());
+        }
+    };
+
+    let aws = aws_config::load_from_env().await;
+    let dedup = DynamoDbDedupStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
+    let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(&aws));
+    let limits = Limits {
+        max_body_bytes: config.max_body_bytes,
+    };
+    let service = Service::new(dedup, publisher, config.verifier, config.routes, config.dedup_ttl);
+    let service = &service;
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        let inv = Invocation {
+            now_ms,
+            deadline_ms: event.context.deadline,
+            claim_token: format!("{:032x}", rand::random::<u128>()),
+        };
+        Ok::<_, Error>(handle(service, limits, event.payload, &inv).await)
+    }))
+    .await
+}

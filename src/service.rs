@@ -1,0 +1,230 @@
+//! The webhook service: verify -> parse -> claim -> publish -> complete (DESIGN.md section 2),
+//! generic over the two ports, so it never sees an AWS type and runs unchanged on the
+//! in-memory adapters in unit tests.
+//!
+//! Ordering is what keeps the promises: nothing touches a store before the signature has
+//! verified; a failed publish releases the claim (recording what did go out) and answers 503
+//! so the sender retries; only a fully published event is completed.
+
+use std::time::Duration;
+
+use futures::future::join_all;
+use sha2::{Digest, Sha256};
+
+use crate::dedup::{ClaimOutcome, ClaimRequest, DedupError, DedupStore};
+use crate::envelope::envelope;
+use crate::event::{Event, ParseError};
+use crate::headers::Headers;
+use crate::publish::{EventPublisher, Message, PublishError};
+use crate::routing::RouteTable;
+use crate::signature::{Provider, SignatureError, Verifier};
+
+/// Per-invocation inputs that would otherwise be ambient, passed in so tests are
+/// deterministic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invocation {
+    /// Current time, epoch milliseconds.
+    pub now_ms: u64,
+    /// The Lambda deadline, epoch milliseconds; the claim's lease ends here.
+    pub deadline_ms: u64,
+    /// Random token identifying this attempt's claim.
+    pub claim_token: String,
+}
+
+/// What happened to a verified, parsed delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// New: published to every matching destination.
+    Accepted,
+    /// Seen before and completed; nothing was published.
+    Duplicate,
+    /// Another invocation holds the claim; the sender should retry after this many seconds.
+    InProgress { retry_after_s: u64 },
+}
+
+/// Why the service did not accept a delivery.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("signature rejected: {0}")]
+    Signature(#[from] SignatureError),
+    #[error("bad request: {0}")]
+    Parse(#[from] ParseError),
+    #[error(transparent)]
+    Dedup(#[from] DedupError),
+    #[error("{} of the destinations failed: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
+    Publish(Vec<PublishError>),
+}
+
+/// The identity of the event a report is about, once it is known (after parsing).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EventMeta {
+    pub event_type: String,
+    pub event_id: String,
+}
+
+/// The result of one delivery, with what is known of the event for the log line.
+#[derive(Debug)]
+pub struct Report {
+    pub meta: Option<EventMeta>,
+    pub result: Result<Outcome, ServiceError>,
+}
+
+/// The service, generic over its dedup store and publisher.
+#[derive(Debug)]
+pub struct Service<D, P> {
+    dedup: D,
+    publisher: P,
+    verifier: Verifier,
+    routes: RouteTable,
+    dedup_ttl: Duration,
+}
+
+impl<D: DedupStore, P: EventPublisher> Service<D, P> {
+    pub fn new(dedup: D, publisher: P, verifier: Verifier, routes: RouteTable, dedup_ttl: Duration) -> Self {
+        Self {
+            dedup,
+            publisher,
+            verifier,
+            routes,
+            dedup_ttl,
+        }
+    }
+
+    /// Whether this deployment serves `provider` (has a secret for it).
+    pub fn serves(&self, provider: Provider) -> bool {
+        self.verifier.serves(provider)
+    }
+
+    pub fn dedup(&self) -> &D {
+        &self.dedup
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// Handles one delivery of `body` (raw, already base64-decoded) from `provider`.
+    pub async fn handle(&self, provider: Provider, body: &[u8], headers: &Headers, inv: &Invocation) -> Report {
+        let now_s = (inv.now_ms / 1000) as i64;
+        let event = match self
+            .verifier
+            .verify(provider, body, headers, now_s)
+            .map_err(ServiceError::from)
+            .and_then(|verified| Event::parse(verified).map_err(ServiceError::from))
+        {
+            Ok(event) => event,
+            Err(err) => return Report { meta: None, result: Err(err) },
+        };
+        let meta = EventMeta {
+            event_type: event.event_type().to_string(),
+            event_id: event.event_id().to_string(),
+        };
+        Report {
+            meta: Some(meta),
+            result: self.deliver(&event, inv).await,
+        }
+    }
+
+    async fn deliver(&self, event: &Event<'_>, inv: &Invocation) -> Result<Outcome, ServiceError> {
+        let key = event.dedup_key();
+        let received_at = rfc3339(inv.now_ms);
+        // The lease must outlive the publish; a deadline already in the past (clock skew in
+        // an emulator) still gets a short lease rather than none.
+        let lease_until_ms = inv.deadline_ms.max(inv.now_ms + 1_000);
+        let claim = ClaimRequest {
+            key: key.clone(),
+            token: inv.claim_token.clone(),
+            event_type: event.event_type().to_string(),
+            received_at: received_at.clone(),
+            now_ms: inv.now_ms,
+            lease_until_ms,
+            expires_at_s: inv.now_ms / 1000 + self.dedup_ttl.as_secs(),
+        };
+        let already = match self.dedup.claim(&claim).await? {
+            ClaimOutcome::Claimed { delivered } => delivered,
+            ClaimOutcome::Duplicate => return Ok(Outcome::Duplicate),
+            ClaimOutcome::InProgress { lease_until_ms } => {
+                let wait_ms = lease_until_ms.saturating_sub(inv.now_ms);
+                return Ok(Outcome::InProgress {
+                    retry_after_s: wait_ms.div_ceil(1000).clamp(1, 900),
+                });
+            }
+        };
+
+        let destinations = self.routes.destinations(event.provider(), event.event_type());
+        let pending: Vec<_> = destinations
+            .into_iter()
+            .filter(|d| !already.contains(&d.name))
+            .collect();
+        let message = Message {
+            body: envelope(event, &received_at),
+            provider: event.provider().as_str().to_string(),
+            event_type: event.event_type().to_string(),
+            event_id: event.event_id().to_string(),
+            group_id: group_id(event),
+            deduplication_id: hex::encode(Sha256::digest(key.as_bytes())),
+        };
+        let results = join_all(
+            pending
+                .iter()
+                .map(|d| self.publisher.publish(d, &message)),
+        )
+        .await;
+
+        let mut delivered = already;
+        let mut failures = Vec::new();
+        for (destination, result) in pending.iter().zip(results) {
+            match result {
+                Ok(()) => {
+                    delivered.insert(destination.name.clone());
+                }
+                Err(err) => failures.push(err),
+            }
+        }
+
+        if failures.is_empty() {
+            if let Err(err) = self.dedup.complete(&key, &inv.claim_token, &delivered).await {
+                // Every destination has the event, so the sender must not be told to retry.
+                // The record stays IN_PROGRESS until its lease ends; a retry after that
+                // republishes (at-least-once, never lost). See RELIABILITY in the README.
+                tracing::warn!(event_id = %event.event_id(), error = %err, "completing the dedup record failed after a successful publish");
+            }
+            Ok(Outcome::Accepted)
+        } else {
+            if let Err(err) = self.dedup.release(&key, &inv.claim_token, &delivered).await {
+                // The claim stays IN_PROGRESS until its lease passes; the sender's next retry
+                // after that claims it again.
+                tracing::warn!(event_id = %event.event_id(), error = %err, "releasing the dedup record failed");
+            }
+            Err(ServiceError::Publish(failures))
+        }
+    }
+}
+
+/// FIFO message group: one record's events stay in order (provider + resource id), else
+/// per event type. Only characters SQS accepts in a group id reach here.
+fn group_id(event: &Event<'_>) -> String {
+    match event.resource_id() {
+        Some(id) => format!("{}:{}", event.provider(), id),
+        None => format!("{}:{}", event.provider(), event.event_type()),
+    }
+}
+
+/// `received_at` in RFC 3339 (UTC, millisecond precision).
+pub fn rfc3339(now_ms: u64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(now_ms as i128 * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
+#[cfg(test)]
+mod tests;
