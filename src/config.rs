@@ -174,8 +174,12 @@ mod tests {
             ConfigError::Missing("TABLE_NAME")
         );
         assert_eq!(
-            config(&[("TABLE_NAME", "tbl"), ("QUEUE_URL", Q), ("SALESLOFT_SECRETS", " , ")])
-                .unwrap_err(),
+            config(&[
+                ("TABLE_NAME", "tbl"),
+                ("QUEUE_URL", Q),
+                ("SALESLOFT_SECRETS", " , ")
+            ])
+            .unwrap_err(),
             ConfigError::Missing("SALESLOFT_SECRETS")
         );
         let err = config(&[("TABLE_NAME", "tbl"), ("SALESLOFT_SECRETS", "t")]).unwrap_err();
@@ -194,7 +198,10 @@ mod tests {
         assert!(with("MAX_BODY_BYTES", "0").contains("MAX_BODY_BYTES"));
         assert!(with("MAX_BODY_BYTES", "2000000").contains("1048576"));
         assert!(with("ROUTES", "{not json").contains("ROUTES"));
-        assert!(with("ROUTES", r#"[{"name":"x","queue_url":"q","events":["*"]}]"#).contains("queue_url"));
+        assert!(
+            with("ROUTES", r#"[{"name":"x","queue_url":"q","events":["*"]}]"#)
+                .contains("queue_url")
+        );
         assert!(with("TABLE_NAME", "a b").contains("TABLE_NAME"));
     }
 
@@ -214,6 +221,9 @@ mod tests {
     fn secrets_do_not_appear_in_the_debug_output_of_the_config() {
         let c = config(&MINIMAL).unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("tok1") && !shown.contains("tok2"), "{shown}");
+        assert!(
+            !shown.contains("tok1") && !shown.contains("tok2"),
+            "{shown}"
+        );
     }
 }

@@ -40,17 +40,24 @@ fn push_json_string(out: &mut String, s: &str) {
 mod tests {
     use super::*;
     use crate::headers::Headers;
-    use crate::signature::{salesloft_signature, Provider, Secret, Verifier, SALESLOFT_EVENT, SALESLOFT_SIGNATURE};
+    use crate::signature::{
+        salesloft_signature, Provider, Secret, Verifier, SALESLOFT_EVENT, SALESLOFT_SIGNATURE,
+    };
 
     #[test]
     fn the_payload_is_embedded_byte_for_byte() {
         let body: &[u8] = b"{ \"id\" : 1.50, \"big\": 12345678901234567890, \"s\":\"\\u00e9\" }";
         let headers = Headers::from_pairs([
-            (SALESLOFT_SIGNATURE.to_string(), salesloft_signature(b"k", body)),
+            (
+                SALESLOFT_SIGNATURE.to_string(),
+                salesloft_signature(b"k", body),
+            ),
             (SALESLOFT_EVENT.to_string(), "person_updated".to_string()),
         ]);
         let verifier = Verifier::new(vec![Secret::new("k")]);
-        let verified = verifier.verify(Provider::Salesloft, body, &headers, 0).unwrap();
+        let verified = verifier
+            .verify(Provider::Salesloft, body, &headers, 0)
+            .unwrap();
         let event = Event::parse(verified).unwrap();
         let env = envelope(&event, "2026-11-23T14:00:00Z");
         let expected = format!(

@@ -163,7 +163,10 @@ mod tests {
     use crate::headers::Headers;
     use crate::signature::{salesloft_signature, Secret, Verifier, SALESLOFT_SIGNATURE};
 
-    fn parse_salesloft(event_type: Option<&str>, body: &[u8]) -> Result<Event<'static>, ParseError> {
+    fn parse_salesloft(
+        event_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<Event<'static>, ParseError> {
         let mut pairs = vec![(
             SALESLOFT_SIGNATURE.to_string(),
             salesloft_signature(b"k", body),
@@ -174,7 +177,9 @@ mod tests {
         let headers: &'static Headers = Box::leak(Box::new(Headers::from_pairs(pairs)));
         let body: &'static [u8] = Box::leak(body.to_vec().into_boxed_slice());
         let verifier = Verifier::new(vec![Secret::new("k")]);
-        let verified = verifier.verify(Provider::Salesloft, body, headers, 0).unwrap();
+        let verified = verifier
+            .verify(Provider::Salesloft, body, headers, 0)
+            .unwrap();
         Event::parse(verified)
     }
 

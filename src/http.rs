@@ -105,7 +105,8 @@ pub async fn handle<D: DedupStore, P: EventPublisher>(
     inv: &Invocation,
 ) -> FunctionUrlResponse {
     let started = Instant::now();
-    let (provider, body_len, report, response) = route_and_handle(service, limits, event, inv).await;
+    let (provider, body_len, report, response) =
+        route_and_handle(service, limits, event, inv).await;
     log_delivery(provider, body_len, &report, &response, started);
     response
 }
@@ -148,7 +149,14 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
 
     let route = match route(path, service) {
         Some(r) => r,
-        None => return (None, 0, Stage::Rejected("not_found"), error(404, "not_found")),
+        None => {
+            return (
+                None,
+                0,
+                Stage::Rejected("not_found"),
+                error(404, "not_found"),
+            )
+        }
     };
     let provider = match route {
         Route::Health if method == "GET" => {
@@ -182,7 +190,12 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
         Ok(b) => b,
         Err(rejection) => {
             let (status, code) = rejection;
-            return (Some(provider), 0, Stage::Rejected(code), error(status, code));
+            return (
+                Some(provider),
+                0,
+                Stage::Rejected(code),
+                error(status, code),
+            );
         }
     };
     let headers = Headers::from_pairs(request.headers);
@@ -194,7 +207,11 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
 /// Maps paths to routes. `/` and `/salesloft` are Salesloft's; a trailing slash is ignored.
 /// A provider without a configured secret is not served (404).
 fn route<D: DedupStore, P: EventPublisher>(path: &str, service: &Service<D, P>) -> Option<Route> {
-    let trimmed = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+    let trimmed = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
     let route = match trimmed {
         "/health" => Route::Health,
         "/" | "" | "/salesloft" => Route::Webhook(Provider::Salesloft),
@@ -234,7 +251,11 @@ fn error(status: u16, code: &str) -> FunctionUrlResponse {
 
 /// The status table of DESIGN.md section 2.
 fn respond(report: &Report) -> FunctionUrlResponse {
-    let event_id = report.meta.as_ref().map(|m| m.event_id.as_str()).unwrap_or("");
+    let event_id = report
+        .meta
+        .as_ref()
+        .map(|m| m.event_id.as_str())
+        .unwrap_or("");
     match &report.result {
         Ok(Outcome::Accepted) => FunctionUrlResponse::json(
             202,

@@ -38,20 +38,28 @@ async fn main() -> Result<(), Error> {
     let limits = Limits {
         max_body_bytes: config.max_body_bytes,
     };
-    let service = Service::new(dedup, publisher, config.verifier, config.routes, config.dedup_ttl);
+    let service = Service::new(
+        dedup,
+        publisher,
+        config.verifier,
+        config.routes,
+        config.dedup_ttl,
+    );
     let service = &service;
 
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_millis() as u64)
-            .unwrap_or(0);
-        let inv = Invocation {
-            now_ms,
-            deadline_ms: event.context.deadline,
-            claim_token: format!("{:032x}", rand::random::<u128>()),
-        };
-        Ok::<_, Error>(handle(service, limits, event.payload, &inv).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            let now_ms = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0);
+            let inv = Invocation {
+                now_ms,
+                deadline_ms: event.context.deadline,
+                claim_token: format!("{:032x}", rand::random::<u128>()),
+            };
+            Ok::<_, Error>(handle(service, limits, event.payload, &inv).await)
+        },
+    ))
     .await
 }

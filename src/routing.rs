@@ -136,7 +136,11 @@ impl RouteTable {
             };
             routes.push(Route {
                 destination: Destination::new(spec.name, spec.queue_url),
-                patterns: spec.events.into_iter().map(|p| p.trim().to_string()).collect(),
+                patterns: spec
+                    .events
+                    .into_iter()
+                    .map(|p| p.trim().to_string())
+                    .collect(),
                 providers: route_providers,
             });
         }
@@ -185,7 +189,9 @@ impl RouteTable {
 fn is_queue_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() > "https://".len()
-        && !url.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+        && !url
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
 /// Glob match where `*` stands for any run of characters (including none); nothing else is
@@ -233,7 +239,10 @@ mod tests {
         assert!(pattern_matches("*", ""));
         assert!(pattern_matches("*", "person_updated"));
         assert!(pattern_matches("email_*", "email_updated"));
-        assert!(pattern_matches("email_*", "email_with_body_and_subject_updated"));
+        assert!(pattern_matches(
+            "email_*",
+            "email_with_body_and_subject_updated"
+        ));
         assert!(!pattern_matches("email_*", "person_updated"));
         assert!(pattern_matches("*_updated", "cadence_membership_updated"));
         assert!(!pattern_matches("*_updated", "cadence_membership_created"));
@@ -241,7 +250,10 @@ mod tests {
         assert!(pattern_matches("person_updated", "person_updated"));
         assert!(!pattern_matches("person_updated", "person_updated2"));
         assert!(!pattern_matches("person", "person_updated"));
-        assert!(pattern_matches("a*a*a*a*b", &format!("{}b", "a".repeat(64))));
+        assert!(pattern_matches(
+            "a*a*a*a*b",
+            &format!("{}b", "a".repeat(64))
+        ));
         assert!(!pattern_matches("a*a*a*a*b", &"a".repeat(64)));
     }
 
@@ -286,10 +298,19 @@ mod tests {
 
     #[test]
     fn a_table_that_cannot_deliver_every_event_is_refused() {
-        let err = RouteTable::new(None, vec![spec("emails", &["email_*"], None)], &[Provider::Salesloft])
-            .unwrap_err();
+        let err = RouteTable::new(
+            None,
+            vec![spec("emails", &["email_*"], None)],
+            &[Provider::Salesloft],
+        )
+        .unwrap_err();
         assert_eq!(err, RouteError::Undeliverable(Provider::Salesloft));
-        assert!(RouteTable::new(None, vec![spec("all", &["*"], None)], &[Provider::Salesloft]).is_ok());
+        assert!(RouteTable::new(
+            None,
+            vec![spec("all", &["*"], None)],
+            &[Provider::Salesloft]
+        )
+        .is_ok());
     }
 
     #[test]
@@ -301,7 +322,11 @@ mod tests {
             Err(RouteError::BadName(_))
         ));
         assert!(matches!(
-            RouteTable::new(q.clone(), vec![spec("a", &["*"], None), spec("a", &["x"], None)], &p),
+            RouteTable::new(
+                q.clone(),
+                vec![spec("a", &["*"], None), spec("a", &["x"], None)],
+                &p
+            ),
             Err(RouteError::DuplicateName(_))
         ));
         assert!(matches!(

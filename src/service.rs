@@ -80,7 +80,13 @@ pub struct Service<D, P> {
 }
 
 impl<D: DedupStore, P: EventPublisher> Service<D, P> {
-    pub fn new(dedup: D, publisher: P, verifier: Verifier, routes: RouteTable, dedup_ttl: Duration) -> Self {
+    pub fn new(
+        dedup: D,
+        publisher: P,
+        verifier: Verifier,
+        routes: RouteTable,
+        dedup_ttl: Duration,
+    ) -> Self {
         Self {
             dedup,
             publisher,
@@ -104,7 +110,13 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
     }
 
     /// Handles one delivery of `body` (raw, already base64-decoded) from `provider`.
-    pub async fn handle(&self, provider: Provider, body: &[u8], headers: &Headers, inv: &Invocation) -> Report {
+    pub async fn handle(
+        &self,
+        provider: Provider,
+        body: &[u8],
+        headers: &Headers,
+        inv: &Invocation,
+    ) -> Report {
         let now_s = (inv.now_ms / 1000) as i64;
         let event = match self
             .verifier
@@ -113,7 +125,12 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             .and_then(|verified| Event::parse(verified).map_err(ServiceError::from))
         {
             Ok(event) => event,
-            Err(err) => return Report { meta: None, result: Err(err) },
+            Err(err) => {
+                return Report {
+                    meta: None,
+                    result: Err(err),
+                }
+            }
         };
         let meta = EventMeta {
             event_type: event.event_type().to_string(),
@@ -151,7 +168,9 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             }
         };
 
-        let destinations = self.routes.destinations(event.provider(), event.event_type());
+        let destinations = self
+            .routes
+            .destinations(event.provider(), event.event_type());
         let pending: Vec<_> = destinations
             .into_iter()
             .filter(|d| !already.contains(&d.name))
@@ -164,12 +183,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             group_id: group_id(event),
             deduplication_id: hex::encode(Sha256::digest(key.as_bytes())),
         };
-        let results = join_all(
-            pending
-                .iter()
-                .map(|d| self.publisher.publish(d, &message)),
-        )
-        .await;
+        let results = join_all(pending.iter().map(|d| self.publisher.publish(d, &message))).await;
 
         let mut delivered = already;
         let mut failures = Vec::new();
@@ -183,7 +197,11 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         }
 
         if failures.is_empty() {
-            if let Err(err) = self.dedup.complete(&key, &inv.claim_token, &delivered).await {
+            if let Err(err) = self
+                .dedup
+                .complete(&key, &inv.claim_token, &delivered)
+                .await
+            {
                 // Every destination has the event, so the sender must not be told to retry.
                 // The record stays IN_PROGRESS until its lease ends; a retry after that
                 // republishes (at-least-once, never lost). See RELIABILITY in the README.

@@ -289,7 +289,10 @@ mod tests {
             Secret::new("third"),
         ]);
         for tok in ["first", "second", "third"] {
-            let h = headers(&[(SALESLOFT_SIGNATURE, &salesloft_signature(tok.as_bytes(), body))]);
+            let h = headers(&[(
+                SALESLOFT_SIGNATURE,
+                &salesloft_signature(tok.as_bytes(), body),
+            )]);
             assert!(v.verify(Provider::Salesloft, body, &h, 0).is_ok(), "{tok}");
         }
     }
@@ -301,7 +304,10 @@ mod tests {
         let good = salesloft_signature(b"tok", body);
         let cases: Vec<(Headers, SignatureError)> = vec![
             (headers(&[]), SignatureError::Missing),
-            (headers(&[(SALESLOFT_SIGNATURE, "")]), SignatureError::Malformed),
+            (
+                headers(&[(SALESLOFT_SIGNATURE, "")]),
+                SignatureError::Malformed,
+            ),
             (
                 headers(&[(SALESLOFT_SIGNATURE, &good[..38])]),
                 SignatureError::Malformed,

@@ -91,7 +91,10 @@ impl DedupStore for DynamoDbDedupStore {
             .item("lease_until", number(request.lease_until_ms))
             .item("expires_at", number(request.expires_at_s))
             .item("event_type", AttributeValue::S(request.event_type.clone()))
-            .item("received_at", AttributeValue::S(request.received_at.clone()))
+            .item(
+                "received_at",
+                AttributeValue::S(request.received_at.clone()),
+            )
             .condition_expression(CLAIM_CONDITION)
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now_s", number(request.now_ms / 1000))

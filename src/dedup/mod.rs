@@ -157,8 +157,13 @@ mod tests {
     #[test]
     fn an_expired_record_passes_on_no_delivered_destinations() {
         let now = 1_000_000_000;
-        assert!(rec(RELEASED, 0, 999_999).inherited_delivered(now).is_empty());
-        assert_eq!(rec(RELEASED, 0, 1_000_000).inherited_delivered(now).len(), 1);
+        assert!(rec(RELEASED, 0, 999_999)
+            .inherited_delivered(now)
+            .is_empty());
+        assert_eq!(
+            rec(RELEASED, 0, 1_000_000).inherited_delivered(now).len(),
+            1
+        );
     }
 
     #[test]

@@ -44,7 +44,11 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl EventPublisher for MemoryPublisher {
-    async fn publish(&self, destination: &Destination, message: &Message) -> Result<(), PublishError> {
+    async fn publish(
+        &self,
+        destination: &Destination,
+        message: &Message,
+    ) -> Result<(), PublishError> {
         if lock(&self.failing).contains(&destination.name) {
             return Err(PublishError {
                 destination: destination.name.clone(),

@@ -31,7 +31,11 @@ fn string_attribute(value: &str) -> MessageAttributeValue {
 }
 
 impl EventPublisher for SqsPublisher {
-    async fn publish(&self, destination: &Destination, message: &Message) -> Result<(), PublishError> {
+    async fn publish(
+        &self,
+        destination: &Destination,
+        message: &Message,
+    ) -> Result<(), PublishError> {
         let mut send = self
             .client
             .send_message()

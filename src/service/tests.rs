@@ -96,7 +96,10 @@ async fn a_new_delivery_is_accepted_and_published_once_with_its_attributes() {
     let state = s.dedup().state(&key_of(&r)).unwrap();
     assert_eq!(state.status, COMPLETED);
     assert_eq!(state.expires_at_s, NOW / 1000 + 604_800);
-    assert_eq!(state.delivered, BTreeSet::from([DEFAULT_DESTINATION.to_string()]));
+    assert_eq!(
+        state.delivered,
+        BTreeSet::from([DEFAULT_DESTINATION.to_string()])
+    );
 }
 
 #[tokio::test]
@@ -116,15 +119,32 @@ async fn a_forged_delivery_touches_neither_store() {
     s.dedup().fail_claim.store(true, Ordering::SeqCst);
     let mut headers = signed("person_updated", BODY);
     headers = Headers::from_pairs([
-        (SALESLOFT_SIGNATURE.to_string(), salesloft_signature(b"wrong", BODY.as_bytes())),
-        (SALESLOFT_EVENT.to_string(), headers.get(SALESLOFT_EVENT).unwrap().to_string()),
+        (
+            SALESLOFT_SIGNATURE.to_string(),
+            salesloft_signature(b"wrong", BODY.as_bytes()),
+        ),
+        (
+            SALESLOFT_EVENT.to_string(),
+            headers.get(SALESLOFT_EVENT).unwrap().to_string(),
+        ),
     ]);
     let r = s
-        .handle(Provider::Salesloft, BODY.as_bytes(), &headers, &inv(NOW, "t"))
+        .handle(
+            Provider::Salesloft,
+            BODY.as_bytes(),
+            &headers,
+            &inv(NOW, "t"),
+        )
         .await;
     // fail_claim would turn any claim into Dedup(Unavailable): a Signature error proves the
     // store was never asked.
-    assert!(matches!(r.result, Err(ServiceError::Signature(SignatureError::Mismatch))), "{r:?}");
+    assert!(
+        matches!(
+            r.result,
+            Err(ServiceError::Signature(SignatureError::Mismatch))
+        ),
+        "{r:?}"
+    );
     assert!(r.meta.is_none());
     assert_eq!(s.publisher().total(), 0);
 }
@@ -290,7 +310,10 @@ async fn fifo_destinations_get_a_group_id_per_record_and_a_dedup_id_from_the_key
         )
         .await;
     assert!(matches!(r.result, Ok(Outcome::Accepted)));
-    assert_eq!(s.publisher().sent_to(DEFAULT_DESTINATION)[0].group_id, "salesloft:bulk_job_completed");
+    assert_eq!(
+        s.publisher().sent_to(DEFAULT_DESTINATION)[0].group_id,
+        "salesloft:bulk_job_completed"
+    );
 }
 
 #[test]

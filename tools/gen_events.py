@@ -1,0 +1,1013 @@
+#!/usr/bin/env python3
+"""Writes the sample Lambda Function URL events under events/ and their manifest.
+
+Run from anywhere (paths are relative to the repository root, found from this file):
+
+    python3 tools/gen_events.py           # (re)write events/ and events/manifest.json
+    python3 tools/gen_events.py --check   # exit 1 if any file differs from what would be written
+
+Output, all deterministic (no randomness, no clock: fixed timestamps and ids):
+
+* events/salesloft/<event_type>.json - one signed delivery per Salesloft event type, each a
+  Function URL request event (payload format 2.0) whose body is the bare resource JSON that
+  Salesloft posts, signed like Salesloft does (lowercase hex HMAC-SHA1 of the raw body bytes).
+* events/cases/<case>.json - rejections and special cases (bad signatures, base64 bodies,
+  wrong method or path, health check).
+* events/manifest.json - every generated file with the HTTP status the function must answer
+  and, for a refusal, the "error" code its JSON response body must carry.
+
+tests/events.rs feeds every sample through the crate's HTTP adapter and checks that status.
+Stale *.json files in events/salesloft/ and events/cases/ are removed: those two folders
+belong to this script.
+
+Standard library only (Python 3.11).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import sys
+from pathlib import Path
+
+# A documented TEST-ONLY callback token. It is not a secret and is configured nowhere but in
+# tests (tests/events.rs uses the same value); never use it for a real subscription.
+TEST_TOKEN = "sl_test_callback_token_0123456789"
+
+# The 37 Salesloft webhook event types, in the order of the channel names in
+# ../shared/reference/salesloft-webhooks-asyncapi.txt (Salesloft's published event-type
+# list). Hard-coded so the script works in a clean clone; tests/events.rs checks this list
+# against that reference file whenever the file is present.
+EVENT_TYPES = [
+    "account_created",
+    "account_updated",
+    "account_deleted",
+    "cadence_created",
+    "cadence_updated",
+    "cadence_deleted",
+    "cadence_membership_created",
+    "cadence_membership_updated",
+    "call_created",
+    "call_updated",
+    "call_data_record_created",
+    "call_data_record_updated",
+    "conversation_created",
+    "conversation_recording_created",
+    "conversation_transcript_created",
+    "email_updated",
+    "email_with_body_and_subject_updated",
+    "link_swap",
+    "meeting_booked",
+    "meeting_updated",
+    "note_created",
+    "note_updated",
+    "note_deleted",
+    "person_created",
+    "person_updated",
+    "person_deleted",
+    "step_created",
+    "step_updated",
+    "step_deleted",
+    "task_created",
+    "task_updated",
+    "task_completed",
+    "task_deleted",
+    "user_created",
+    "user_updated",
+    "success_created",
+    "bulk_job_completed",
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS_DIR = ROOT / "events"
+
+API = "https://api.salesloft.com/v2"
+MAX_BODY_BYTES = 2048
+
+# The Function URL every sample is addressed to (an AWS documentation-style example host).
+URL_ID = "abcdefghij"
+DOMAIN = f"{URL_ID}.lambda-url.us-east-1.on.aws"
+USER_AGENT = "Salesloft-Webhooks/1.0"
+SOURCE_IP = "203.0.113.10"  # TEST-NET-3, RFC 5737
+# 2026-11-23T14:00:00Z, the fixed delivery time of every sample.
+TIME_EPOCH_MS = 1_795_442_400_000
+TIME_TEXT = "23/Nov/2026:14:00:00 +0000"
+
+# Resource timestamps: created a while before, updated shortly before the delivery.
+CREATED = "2026-10-05T09:12:44.123456-04:00"
+UPDATED = "2026-11-23T08:59:58.654321-05:00"
+DAY = "2026-11-23"
+
+
+# ---------------------------------------------------------------------------------------
+# Resource bodies (shaped like the Salesloft REST API v2 resources)
+# ---------------------------------------------------------------------------------------
+
+
+def ref(collection: str, ident: int | None) -> dict | None:
+    """A Salesloft association: {"_href": ".../v2/<collection>/<id>", "id": <id>}."""
+    if ident is None:
+        return None
+    return {"_href": f"{API}/{collection}/{ident}", "id": ident}
+
+
+def stamps(action: str) -> dict:
+    """created_at/updated_at for a created, updated or deleted resource."""
+    if action == "created":
+        return {"created_at": UPDATED, "updated_at": UPDATED}
+    return {"created_at": CREATED, "updated_at": UPDATED}
+
+
+def account(action: str) -> dict:
+    ident = {"created": 4_010_001, "updated": 4_010_002, "deleted": 4_010_003}[action]
+    return {
+        "id": ident,
+        **stamps(action),
+        "archived_at": UPDATED if action == "deleted" else None,
+        "name": "Café Société GmbH" if action == "updated" else "Northwind Traders",
+        "domain": "cafe-societe.example" if action == "updated" else "northwind.example",
+        "conversational_name": "Café Société" if action == "updated" else "Northwind",
+        "description": "Specialty coffee importer",
+        "phone": "+1 555 0100",
+        "website": "https://northwind.example",
+        "linkedin_url": None,
+        "street": "1 Market St",
+        "city": "San Francisco",
+        "state": "CA",
+        "postal_code": "94105",
+        "country": "US",
+        "locale": "America/Los_Angeles",
+        "industry": "Food & Beverages",
+        "company_type": "Private",
+        "founded": "1998",
+        "revenue_range": "$10M-$50M",
+        "size": "51-200",
+        "crm_id": "0015e00000AbCdEAAA",
+        "crm_url": "https://example.my.salesforce.com/0015e00000AbCdEAAA",
+        "crm_object_type": "account",
+        "owner_crm_id": "0055e000001XyZaAAB",
+        "last_contacted_at": None,
+        "last_contacted_type": None,
+        "do_not_contact": False,
+        "custom_fields": {"Segment": "Mid-Market"},
+        "tags": ["coffee", "emea"] if action == "updated" else [],
+        "counts": {"people": 12},
+        "owner": ref("users", 1001),
+        "creator": ref("users", 1001),
+        "last_contacted_by": None,
+        "last_contacted_person": None,
+        "company_stage": ref("account_stages", 3),
+        "account_tier": ref("account_tiers", 2),
+    }
+
+
+def cadence(action: str) -> dict:
+    ident = {"created": 7_001, "updated": 7_002, "deleted": 7_003}[action]
+    return {
+        "id": ident,
+        **stamps(action),
+        "archived_at": UPDATED if action == "deleted" else None,
+        "team_cadence": False,
+        "shared": True,
+        "remove_bounces_enabled": True,
+        "remove_replies_enabled": True,
+        "opt_out_link_included": True,
+        "draft": action == "created",
+        "cadence_framework_id": None,
+        "cadence_function": "outbound",
+        "name": "Q4 Outbound - Mid-Market",
+        "tags": ["q4", "outbound"],
+        "creator": ref("users", 1001),
+        "owner": ref("users", 1001),
+        "bridge_phone": None,
+        "bridge_phone_extension": None,
+        "cadence_priority": ref("cadence_priorities", 1),
+        "counts": {
+            "cadence_people": 0 if action == "created" else 148,
+            "people_acted_on_count": 0 if action == "created" else 97,
+            "target_daily_people": 25,
+            "opportunities_created": 0 if action == "created" else 4,
+            "meetings_booked": 0 if action == "created" else 9,
+        },
+        "latest_active_date": None if action == "created" else DAY,
+    }
+
+
+def cadence_membership(action: str) -> dict:
+    ident = {"created": 55_000_001, "updated": 55_000_002}[action]
+    return {
+        "id": ident,
+        "added_at": CREATED if action == "updated" else UPDATED,
+        **stamps(action),
+        "person_deleted": False,
+        "currently_on_cadence": True,
+        "current_state": "staged" if action == "created" else "active",
+        "cadence": ref("cadences", 7_002),
+        "person": ref("people", 2_000_002),
+        "user": ref("users", 1001),
+        "latest_action": None if action == "created" else ref("actions", 88_000_123),
+        "counts": {
+            "views": 0 if action == "created" else 3,
+            "clicks": 0 if action == "created" else 1,
+            "replies": 0,
+            "calls": 0 if action == "created" else 1,
+            "sent_emails": 0 if action == "created" else 2,
+            "bounces": 0,
+        },
+    }
+
+
+def call(action: str) -> dict:
+    ident = {"created": 31_000_001, "updated": 31_000_002}[action]
+    return {
+        "id": ident,
+        "to": "+15550100123",
+        "duration": 0 if action == "created" else 312,
+        "disposition": None if action == "created" else "Connected",
+        "sentiment": None if action == "created" else "Interested",
+        "recording": {"url": None, "status": "pending", "recording_status": "pending"}
+        if action == "created"
+        else {
+            "url": "https://recordings.example/calls/31000002.mp3",
+            "status": "completed",
+            "recording_status": "completed",
+        },
+        **stamps(action),
+        "user": ref("users", 1001),
+        "action": ref("actions", 88_000_123),
+        "called_person": ref("people", 2_000_002),
+        "crm_activity": None if action == "created" else ref("crm_activities", 66_000_007),
+        "note": None if action == "created" else ref("notes", 12_000_002),
+        "cadence": ref("cadences", 7_002),
+        "step": ref("steps", 9_002),
+    }
+
+
+def call_data_record(action: str) -> dict:
+    ident = {"created": 32_000_001, "updated": 32_000_002}[action]
+    return {
+        "id": ident,
+        **stamps(action),
+        "duration": 0 if action == "created" else 312,
+        "from": "+15550100999",
+        "to": "+15550100123",
+        "recording": {"url": None, "status": "pending"}
+        if action == "created"
+        else {"url": "https://recordings.example/cdr/32000002.mp3", "status": "completed"},
+        "status": "initiated" if action == "created" else "completed",
+        "direction": "outbound",
+        "call_type": "call",
+        "call_uuid": "6f1c2a8e-0b7d-4c55-9a51-3e8b2f0d4c11",
+        "user": ref("users", 1001),
+        "called_person": ref("people", 2_000_002),
+        "call": ref("activities/calls", 31_000_002),
+    }
+
+
+def conversation(kind: str) -> dict:
+    # Salesloft identifies conversations by UUID as well; the samples carry an integer "id"
+    # (required of every sample body) and the UUID alongside.
+    base = {
+        "id": {"created": 41_000_001, "recording": 41_000_002, "transcript": 41_000_003}[kind],
+        "uuid": "0d3f7b0e-5c41-4d8a-b7c2-9a1e6f2b3c4d",
+        **stamps("created"),
+        "title": "Discovery call - Northwind Traders",
+        "platform": "zoom",
+        "media_type": "video",
+        "started_recording_at": 1795435200000,
+        "duration": 1824000,
+        "language_code": "en",
+        "user_guid": "8a5f3e2c-1b4d-4f6a-9c8e-7d2b1a0f3e5c",
+        "organization_id": 5001,
+        "account_id": 4_010_002,
+        "opportunity_id": None,
+        "person_id": 2_000_002,
+        "call_id": None,
+        "meeting_id": 51_000_001,
+    }
+    if kind == "recording":
+        base["recording"] = {
+            "status": "available",
+            "url": "https://recordings.example/conversations/41000002.mp4",
+            "content_type": "video/mp4",
+            "size_bytes": 734003200,
+        }
+    if kind == "transcript":
+        base["transcript"] = {
+            "status": "available",
+            "language_code": "en",
+            "_href": f"{API}/conversations/41000003/transcriptions",
+            "sentence_count": 412,
+        }
+    return base
+
+
+def email(with_body: bool) -> dict:
+    body = {
+        "id": 21_000_002 if with_body else 21_000_001,
+        **stamps("updated"),
+        "recipient_email_address": "jose.muller@northwind.example",
+        "status": "sent",
+        "bounced": False,
+        "sent_at": "2026-11-23T08:59:40.000000-05:00",
+        "click_tracking": True,
+        "view_tracking": True,
+        "personalization": "38.5",
+        "counts": {
+            "clicks": 1,
+            "views": 2,
+            "replies": 0,
+            "unique_devices": 1,
+            "unique_locations": 1,
+            "attachments": 0,
+        },
+        "headers": {"cc": "", "bcc": ""},
+        "action": ref("actions", 88_000_124),
+        "user": ref("users", 1001),
+        "recipient": ref("people", 2_000_002),
+        "mailing": ref("mailings", 23_000_001),
+        "cadence": ref("cadences", 7_002),
+        "step": ref("steps", 9_001),
+        "crm_activity": ref("crm_activities", 66_000_008),
+        "email_template": ref("email_templates", 3_301),
+    }
+    if with_body:
+        body["subject"] = "Quick question about Northwind's Q1 roasting plans"
+        body["body"] = (
+            "<p>Hi José,</p><p>Saw Northwind is expanding its roasting capacity in Q1. "
+            "Would a 20-minute call next week be useful?</p><p>Best,<br>Ada</p>"
+        )
+    return body
+
+
+def link_swap() -> dict:
+    return {
+        "id": 24_000_001,
+        **stamps("created"),
+        "original_url": "https://northwind.example/pricing",
+        "swapped_url": "https://northwind.example/pricing?utm_source=salesloft",
+        "link_type": "tracked",
+        "email": ref("activities/emails", 21_000_001),
+        "mailing": ref("mailings", 23_000_001),
+        "person": ref("people", 2_000_002),
+        "user": ref("users", 1001),
+        "cadence": ref("cadences", 7_002),
+        "step": ref("steps", 9_001),
+    }
+
+
+def meeting(action: str) -> dict:
+    ident = {"booked": 51_000_001, "updated": 51_000_002}[action]
+    return {
+        "id": ident,
+        "title": "Northwind <> Acme: intro",
+        "start_time": "2026-11-30T16:00:00.000000Z",
+        "end_time": "2026-11-30T16:30:00.000000Z",
+        "calendar_id": "ada.lovelace@acme.example",
+        "calendar_type": "gmail",
+        "meeting_type": "Intro",
+        "recipient_name": "José Müller",
+        "recipient_email": "jose.muller@northwind.example",
+        "location": "https://meet.example/abc-defg-hij",
+        "description": "Intro call booked from the Q4 cadence.",
+        "event_id": "7n3k2q9v0b1c4d5e6f7g8h9i0j",
+        "account_id": "4010002",
+        "task_id": None,
+        **stamps("created" if action == "booked" else "updated"),
+        "status": "booked" if action == "booked" else "rescheduled",
+        "canceled_at": None,
+        "strict_attendees": [{"email": "jose.muller@northwind.example", "name": "José Müller"}],
+        "attendees": [
+            {
+                "email": "jose.muller@northwind.example",
+                "name": "José Müller",
+                "status": "accepted" if action == "updated" else "needsAction",
+                "organizer": False,
+            },
+            {
+                "email": "ada.lovelace@acme.example",
+                "name": "Ada Lovelace",
+                "status": "accepted",
+                "organizer": True,
+            },
+        ],
+        "person": ref("people", 2_000_002),
+        "cadence": ref("cadences", 7_002),
+        "step": ref("steps", 9_003),
+        "booked_by_user": ref("users", 1001),
+        "owned_by_user": ref("users", 1001),
+        "event_source": "external",
+        "no_show": False,
+        "reschedule_status": None if action == "booked" else "rescheduled",
+    }
+
+
+def note(action: str) -> dict:
+    ident = {"created": 12_000_001, "updated": 12_000_002, "deleted": 12_000_003}[action]
+    return {
+        "id": ident,
+        "content": "Spoke with José: budget approved for Q1, wants a pilot in two sites.",
+        **stamps(action),
+        "associated_type": "person",
+        "associated_with": ref("people", 2_000_002),
+        "user": ref("users", 1001),
+        "call": ref("activities/calls", 31_000_002),
+    }
+
+
+def person(action: str, ident: int | None = None) -> dict:
+    default_id = {"created": 2_000_001, "updated": 2_000_002, "deleted": 2_000_003}[action]
+    updated = action == "updated"
+    return {
+        "id": ident if ident is not None else default_id,
+        **stamps(action),
+        "last_contacted_at": UPDATED if updated else None,
+        "last_replied_at": None,
+        "first_name": "José" if updated else "Grace",
+        "last_name": "Müller" if updated else "Hopper",
+        "display_name": "José Müller" if updated else "Grace Hopper",
+        "email_address": "jose.muller@northwind.example"
+        if updated
+        else "grace.hopper@northwind.example",
+        "secondary_email_address": None,
+        "personal_email_address": None,
+        "phone": "+1 555 0100 123",
+        "phone_extension": None,
+        "mobile_phone": None,
+        "linkedin_url": None,
+        "title": "Head of Procurement",
+        "city": "Zürich" if updated else "Arlington",
+        "state": None if updated else "VA",
+        "country": "CH" if updated else "US",
+        "crm_url": None,
+        "crm_id": "0035e00000QwErTAAA" if updated else None,
+        "crm_object_type": "contact" if updated else None,
+        "owner_crm_id": None,
+        "person_company_name": "Café Société GmbH" if updated else "Northwind Traders",
+        "person_company_website": "https://northwind.example",
+        "person_company_industry": "Food & Beverages",
+        "do_not_contact": False,
+        "bouncing": False,
+        "locale": "Europe/Zurich" if updated else "America/New_York",
+        "eu_resident": updated,
+        "job_seniority": "director",
+        "custom_fields": {"Lead Source": "Webinar"},
+        "tags": ["webinar-2026"],
+        "contact_restrictions": [],
+        "counts": {
+            "emails_sent": 2 if updated else 0,
+            "emails_viewed": 2 if updated else 0,
+            "emails_clicked": 1 if updated else 0,
+            "emails_replied_to": 0,
+            "emails_bounced": 0,
+            "calls": 1 if updated else 0,
+        },
+        "account": ref("accounts", 4_010_002 if updated else 4_010_001),
+        "owner": ref("users", 1001),
+        "last_contacted_by": ref("users", 1001) if updated else None,
+        "import": ref("imports", 150) if action == "created" else None,
+        "person_stage": ref("person_stages", 4),
+        "most_recent_cadence": ref("cadences", 7_002) if updated else None,
+    }
+
+
+def step(action: str) -> dict:
+    ident = {"created": 9_001, "updated": 9_002, "deleted": 9_003}[action]
+    return {
+        "id": ident,
+        **stamps(action),
+        "disabled": action == "deleted",
+        "type": "email" if action == "created" else "phone",
+        "name": "Intro email" if action == "created" else "Follow-up call",
+        "display_name": "Day 1: Intro email" if action == "created" else "Day 3: Follow-up call",
+        "day": 1 if action == "created" else 3,
+        "step_number": 1 if action == "created" else 2,
+        "multitouch_enabled": False,
+        "details": ref("email_templates", 3_301)
+        if action == "created"
+        else ref("phone_call_details", 4_402),
+        "cadence": ref("cadences", 7_002),
+    }
+
+
+def task(action: str) -> dict:
+    ident = {"created": 61_000_001, "updated": 61_000_002, "completed": 61_000_003, "deleted": 61_000_004}[
+        action
+    ]
+    done = action == "completed"
+    return {
+        "id": ident,
+        **stamps("created" if action == "created" else "updated"),
+        "user": ref("users", 1001),
+        "person": ref("people", 2_000_002),
+        "account": ref("accounts", 4_010_002),
+        "subject": "Send the pilot proposal",
+        "task_type": "email" if action != "updated" else "call",
+        "current_state": "completed" if done else "scheduled",
+        "due_date": "2026-11-25",
+        "remind_at": None if done else "2026-11-25T09:00:00.000000-05:00",
+        "description": "Two-site pilot, pricing as discussed.",
+        "completed_at": UPDATED if done else None,
+        "completed_by": ref("users", 1001) if done else None,
+        "created_by_user": ref("users", 1002),
+    }
+
+
+def user(action: str) -> dict:
+    ident = {"created": 1003, "updated": 1001}[action]
+    name = ("Linus", "Torvalds") if action == "created" else ("Ada", "Lovelace")
+    address = f"{name[0].lower()}.{name[1].lower()}@acme.example"
+    return {
+        "id": ident,
+        "guid": "8a5f3e2c-1b4d-4f6a-9c8e-7d2b1a0f3e5c"
+        if action == "updated"
+        else "2c9d4e1f-7a3b-4c5d-8e6f-0a1b2c3d4e5f",
+        **stamps(action),
+        "name": f"{name[0]} {name[1]}",
+        "first_name": name[0],
+        "last_name": name[1],
+        "job_role": "Account Executive",
+        "active": True,
+        "time_zone": "US/Eastern",
+        "locale_utc_offset": -300,
+        "slack_username": None,
+        "twitter_handle": None,
+        "email": address,
+        "email_client_email_address": address,
+        "sending_email_address": address,
+        "from_address": address,
+        "full_email_address": f"\"{name[0]} {name[1]}\" <{address}>",
+        "bcc_email_address": None,
+        "work_country": "US",
+        "seat_package": "advanced",
+        "email_signature": "",
+        "email_signature_type": "html",
+        "team_admin": action == "updated",
+        "local_dial_enabled": True,
+        "click_to_call_enabled": True,
+        "email_client_configured": action == "updated",
+        "crm_connected": action == "updated",
+        "phone_client": ref("phone_clients", 77),
+        "group": ref("groups", 12),
+        "team": ref("team", 5001),
+        "role": {"id": "Admin" if action == "updated" else "User"},
+    }
+
+
+def success() -> dict:
+    return {
+        "id": 71_000_001,
+        **stamps("created"),
+        "succeeded_at": UPDATED,
+        "is_first_cadence_success": True,
+        "success_window_started_at": CREATED,
+        "counts": {"total_emails": 2, "total_calls": 1, "total_other_touches": 0},
+        "user": ref("users", 1001),
+        "person": ref("people", 2_000_002),
+        "latest_email": ref("activities/emails", 21_000_001),
+        "latest_call": ref("activities/calls", 31_000_002),
+        "latest_action": ref("actions", 88_000_123),
+        "latest_cadence": ref("cadences", 7_002),
+        "latest_step": ref("steps", 9_002),
+    }
+
+
+def bulk_job() -> dict:
+    return {
+        "id": 81_000_001,
+        "name": "Nightly person sync",
+        "type": "person/update",
+        "state": "done",
+        **stamps("updated"),
+        "marked_ready_at": "2026-11-23T09:00:00.000000-05:00",
+        "started_at": "2026-11-23T09:00:02.000000-05:00",
+        "finished_at": "2026-11-23T09:00:57.000000-05:00",
+        "total": 250,
+        "processed": 250,
+        "success_count": 247,
+        "error_count": 3,
+        "scopes": ["people:write"],
+    }
+
+
+BUILDERS = {
+    "account_created": lambda: account("created"),
+    "account_updated": lambda: account("updated"),
+    "account_deleted": lambda: account("deleted"),
+    "cadence_created": lambda: cadence("created"),
+    "cadence_updated": lambda: cadence("updated"),
+    "cadence_deleted": lambda: cadence("deleted"),
+    "cadence_membership_created": lambda: cadence_membership("created"),
+    "cadence_membership_updated": lambda: cadence_membership("updated"),
+    "call_created": lambda: call("created"),
+    "call_updated": lambda: call("updated"),
+    "call_data_record_created": lambda: call_data_record("created"),
+    "call_data_record_updated": lambda: call_data_record("updated"),
+    "conversation_created": lambda: conversation("created"),
+    "conversation_recording_created": lambda: conversation("recording"),
+    "conversation_transcript_created": lambda: conversation("transcript"),
+    "email_updated": lambda: email(with_body=False),
+    "email_with_body_and_subject_updated": lambda: email(with_body=True),
+    "link_swap": link_swap,
+    "meeting_booked": lambda: meeting("booked"),
+    "meeting_updated": lambda: meeting("updated"),
+    "note_created": lambda: note("created"),
+    "note_updated": lambda: note("updated"),
+    "note_deleted": lambda: note("deleted"),
+    "person_created": lambda: person("created"),
+    "person_updated": lambda: person("updated"),
+    "person_deleted": lambda: person("deleted"),
+    "step_created": lambda: step("created"),
+    "step_updated": lambda: step("updated"),
+    "step_deleted": lambda: step("deleted"),
+    "task_created": lambda: task("created"),
+    "task_updated": lambda: task("updated"),
+    "task_completed": lambda: task("completed"),
+    "task_deleted": lambda: task("deleted"),
+    "user_created": lambda: user("created"),
+    "user_updated": lambda: user("updated"),
+    "success_created": success,
+    "bulk_job_completed": bulk_job,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Signing and the Function URL event
+# ---------------------------------------------------------------------------------------
+
+
+def compact(resource: dict | list) -> bytes:
+    """The exact bytes sent as the body (and signed)."""
+    return json.dumps(resource, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def sign(body: bytes, token: str = TEST_TOKEN) -> str:
+    """Salesloft's signature: lowercase hex HMAC-SHA1 of the raw body, keyed with the token."""
+    return hmac.new(token.encode("utf-8"), body, hashlib.sha1).hexdigest()
+
+
+def stable_hex(name: str, length: int) -> str:
+    """Fixed pseudo-random hex derived from the sample's name (deterministic)."""
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:length]
+
+
+def function_url_event(
+    name: str,
+    *,
+    method: str = "POST",
+    path: str = "/salesloft",
+    body: bytes | None = None,
+    base64_body: str | None = None,
+    event_type: str | None = None,
+    signature: str | None = None,
+) -> dict:
+    """A Lambda Function URL request event (payload format 2.0).
+
+    `body` is sent as text; `base64_body`, when given, is sent verbatim with
+    isBase64Encoded = true (and `body`, if also given, is what it decodes to).
+    """
+    h = stable_hex(name, 32)
+    request_id = f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+    trace = f"Root=1-{TIME_EPOCH_MS // 1000:08x}-{stable_hex('trace:' + name, 24)}"
+    headers = {}
+    if method == "POST":
+        headers["content-type"] = "application/json"
+        if body is not None:
+            headers["content-length"] = str(len(body))
+    headers["user-agent"] = USER_AGENT
+    headers["accept-encoding"] = "gzip"
+    if event_type is not None:
+        headers["x-salesloft-event"] = event_type
+    if signature is not None:
+        headers["x-salesloft-signature"] = signature
+    headers.update(
+        {
+            "host": DOMAIN,
+            "x-amzn-tls-cipher-suite": "TLS_AES_128_GCM_SHA256",
+            "x-amzn-tls-version": "TLSv1.3",
+            "x-amzn-trace-id": trace,
+            "x-forwarded-for": SOURCE_IP,
+            "x-forwarded-port": "443",
+            "x-forwarded-proto": "https",
+        }
+    )
+    event: dict = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "anonymous",
+            "apiId": URL_ID,
+            "domainName": DOMAIN,
+            "domainPrefix": URL_ID,
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": SOURCE_IP,
+                "userAgent": USER_AGENT,
+            },
+            "requestId": request_id,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": TIME_TEXT,
+            "timeEpoch": TIME_EPOCH_MS,
+        },
+    }
+    if base64_body is not None:
+        event["body"] = base64_body
+        event["isBase64Encoded"] = True
+    elif body is not None:
+        event["body"] = body.decode("utf-8")
+        event["isBase64Encoded"] = False
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+def signed_event(name: str, event_type: str, body: bytes, path: str = "/salesloft") -> dict:
+    return function_url_event(
+        name, path=path, body=body, event_type=event_type, signature=sign(body)
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# The sample set
+# ---------------------------------------------------------------------------------------
+
+
+def salesloft_samples() -> list[tuple[str, dict, int, str, str | None]]:
+    """(relative path, event, expected status, description, expected error code) for every
+    event type."""
+    missing = [t for t in EVENT_TYPES if t not in BUILDERS]
+    extra = [t for t in BUILDERS if t not in EVENT_TYPES]
+    if missing or extra or len(EVENT_TYPES) != len(set(EVENT_TYPES)):
+        raise SystemExit(f"event type list and builders disagree: missing={missing} extra={extra}")
+    samples = []
+    for event_type in EVENT_TYPES:
+        body = compact(BUILDERS[event_type]())
+        samples.append(
+            (
+                f"events/salesloft/{event_type}.json",
+                signed_event(f"salesloft/{event_type}", event_type, body),
+                202,
+                f"a validly signed {event_type} delivery is accepted",
+                None,
+            )
+        )
+    return samples
+
+
+# The "error" code in the JSON body of each refused case's response (see src/http.rs).
+ERRORS = {
+    "bad_signature": "invalid_signature",
+    "wrong_key_signature": "invalid_signature",
+    "missing_signature": "invalid_signature",
+    "truncated_signature": "invalid_signature",
+    "non_hex_signature": "invalid_signature",
+    "base64_invalid": "invalid_base64_body",
+    "missing_event_header": "missing_event_type",
+    "not_json_object": "body_not_json_object",
+    "wrong_method": "method_not_allowed",
+    "unknown_path": "not_found",
+}
+
+
+def case_samples() -> list[tuple[str, dict, int, str, str | None]]:
+    cases = []
+
+    def add(name: str, event: dict, status: int, description: str) -> None:
+        error = ERRORS.get(name)
+        cases.append((f"events/cases/{name}.json", event, status, description, error))
+
+    tampered = person("updated", ident=2_000_010)
+    original = compact(tampered)
+    tampered["title"] = "Chief Executive Officer"
+    add(
+        "bad_signature",
+        function_url_event(
+            "cases/bad_signature",
+            body=compact(tampered),
+            event_type="person_updated",
+            signature=sign(original),
+        ),
+        401,
+        "the signature is of a different body (the body was altered after signing)",
+    )
+
+    wrong_key_body = compact(person("updated", ident=2_000_011))
+    add(
+        "wrong_key_signature",
+        function_url_event(
+            "cases/wrong_key_signature",
+            body=wrong_key_body,
+            event_type="person_updated",
+            signature=sign(wrong_key_body, token="sl_some_other_callback_token_9876"),
+        ),
+        401,
+        "the signature was made with a different callback token",
+    )
+
+    missing_body = compact(person("updated", ident=2_000_012))
+    add(
+        "missing_signature",
+        function_url_event(
+            "cases/missing_signature", body=missing_body, event_type="person_updated"
+        ),
+        401,
+        "no x-salesloft-signature header",
+    )
+
+    truncated_body = compact(person("updated", ident=2_000_013))
+    add(
+        "truncated_signature",
+        function_url_event(
+            "cases/truncated_signature",
+            body=truncated_body,
+            event_type="person_updated",
+            signature=sign(truncated_body)[:38],
+        ),
+        401,
+        "the signature is the right one cut to its first 38 hex characters",
+    )
+
+    non_hex_body = compact(person("updated", ident=2_000_014))
+    non_hex = sign(non_hex_body).translate(str.maketrans("0123456789abcdef", "ghijklmnopqrstuv"))
+    add(
+        "non_hex_signature",
+        function_url_event(
+            "cases/non_hex_signature",
+            body=non_hex_body,
+            event_type="person_updated",
+            signature=non_hex,
+        ),
+        401,
+        "the signature is 40 characters that are not hex",
+    )
+
+    b64_body = compact(person("updated", ident=2_000_015))
+    add(
+        "base64_body",
+        function_url_event(
+            "cases/base64_body",
+            body=b64_body,
+            base64_body=base64.b64encode(b64_body).decode("ascii"),
+            event_type="person_updated",
+            signature=sign(b64_body),
+        ),
+        202,
+        "a valid delivery whose body arrives base64-encoded (signed over the decoded bytes)",
+    )
+
+    add(
+        "base64_invalid",
+        function_url_event(
+            "cases/base64_invalid",
+            base64_body="%%%not-base64%%%",
+            event_type="person_updated",
+            signature=sign(b"%%%not-base64%%%"),
+        ),
+        400,
+        "isBase64Encoded is true but the body is not base64",
+    )
+
+    no_type_body = compact(person("updated", ident=2_000_016))
+    add(
+        "missing_event_header",
+        function_url_event(
+            "cases/missing_event_header", body=no_type_body, signature=sign(no_type_body)
+        ),
+        400,
+        "validly signed but without an x-salesloft-event header",
+    )
+
+    add(
+        "not_json_object",
+        signed_event("cases/not_json_object", "person_updated", b"[1,2,3]"),
+        400,
+        "validly signed body that is a JSON array, not an object",
+    )
+
+    add(
+        "wrong_method",
+        function_url_event("cases/wrong_method", method="GET", path="/salesloft"),
+        405,
+        "GET on the webhook path",
+    )
+
+    unknown_body = compact(person("updated", ident=2_000_017))
+    add(
+        "unknown_path",
+        signed_event("cases/unknown_path", "person_updated", unknown_body, path="/nope"),
+        404,
+        "a validly signed delivery to a path the function does not serve",
+    )
+
+    add(
+        "health",
+        function_url_event("cases/health", method="GET", path="/health"),
+        200,
+        "the health check",
+    )
+
+    root_body = compact(person("created", ident=2_000_018))
+    add(
+        "root_path",
+        signed_event("cases/root_path", "person_created", root_body, path="/"),
+        202,
+        "a valid delivery posted to / (the Function URL's root) is accepted",
+    )
+
+    return cases
+
+
+# ---------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------
+
+
+def render(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+
+
+def body_bytes(event: dict) -> bytes:
+    text = event.get("body")
+    if text is None:
+        return b""
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(text, validate=True)
+        except ValueError:
+            return text.encode("utf-8")
+    return text.encode("utf-8")
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv[1:]
+    unknown = [a for a in argv[1:] if a != "--check"]
+    if unknown:
+        print(f"usage: {argv[0]} [--check]", file=sys.stderr)
+        return 2
+
+    samples = salesloft_samples() + case_samples()
+    files: dict[str, str] = {}
+    manifest = []
+    for rel, event, status, description, error in samples:
+        size = len(body_bytes(event))
+        if size > MAX_BODY_BYTES:
+            raise SystemExit(f"{rel}: body is {size} bytes, over {MAX_BODY_BYTES}")
+        files[rel] = render(event)
+        entry = {"file": rel, "expect_status": status, "description": description}
+        if error is not None:
+            entry["expect_error"] = error
+        manifest.append(entry)
+    files["events/manifest.json"] = render(manifest)
+
+    owned = [EVENTS_DIR / "salesloft", EVENTS_DIR / "cases"]
+    stale = [
+        p
+        for d in owned
+        if d.is_dir()
+        for p in sorted(d.glob("*.json"))
+        if p.relative_to(ROOT).as_posix() not in files
+    ]
+
+    changed = []
+    for rel, text in files.items():
+        path = ROOT / rel
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            changed.append(rel)
+
+    if check:
+        for rel in changed:
+            print(f"out of date: {rel}", file=sys.stderr)
+        for p in stale:
+            print(f"stale: {p.relative_to(ROOT).as_posix()}", file=sys.stderr)
+        if changed or stale:
+            print("events/ is out of date: run python3 tools/gen_events.py", file=sys.stderr)
+            return 1
+        print(f"events/ is up to date ({len(samples)} samples)")
+        return 0
+
+    for rel in changed:
+        path = ROOT / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(files[rel], encoding="utf-8", newline="\n")
+    for p in stale:
+        p.unlink()
+
+    accepted = sum(1 for sample in samples if sample[2] == 202)
+    print(
+        f"gen_events: {len(EVENT_TYPES)} Salesloft event types + {len(samples) - len(EVENT_TYPES)} cases"
+        f" = {len(samples)} samples ({accepted} expect 202) in events/; "
+        f"{len(changed)} file(s) written, {len(stale)} stale removed"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
