@@ -1,0 +1,264 @@
+//! Shared harness for the integration tests: a moto server on loopback (the real local
+//! DynamoDB and SQS), real AWS SDK clients pointed at it, and signed Function URL events.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
+use salesloft_webhooks::signature::salesloft_signature;
+
+/// The test token documented in the README (the events/ samples are signed with it).
+pub const TOKEN: &str = "sl_test_callback_token_0123456789";
+pub const TABLE: &str = "salesloft-webhooks-dedup";
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// A loopback port nobody is listening on right now.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// Waits until something accepts TCP connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) {
+    let start = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            start.elapsed() < timeout,
+            "nothing listened on 127.0.0.1:{port} within {timeout:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A child process killed when dropped (also when a test panics).
+pub struct ChildGuard(pub Child);
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One moto server per test, so tests are isolated and can run in parallel.
+pub struct Moto {
+    pub endpoint: String,
+    _child: ChildGuard,
+}
+
+impl Moto {
+    pub fn start() -> Self {
+        let bin = std::env::var("MOTO_SERVER")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo_path(".venv/bin/moto_server"));
+        assert!(
+            bin.exists(),
+            "moto_server not found at {}: run `make setup` (or `make test`, which does it)",
+            bin.display()
+        );
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start moto_server");
+        let guard = ChildGuard(child);
+        wait_for_port(port, Duration::from_secs(60));
+        Moto {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            _child: guard,
+        }
+    }
+
+    /// The environment a function process needs to reach this moto.
+    pub fn aws_env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL", self.endpoint.as_str()),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "test", "test", None, None, "static",
+            ))
+            .load()
+            .await
+    }
+}
+
+/// Real SDK clients plus the resources the function uses.
+pub struct Stack {
+    pub moto: Moto,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub default_queue: String,
+}
+
+impl Stack {
+    pub async fn start() -> Self {
+        let moto = Moto::start();
+        let config = moto.sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&config);
+        let sqs = aws_sdk_sqs::Client::new(&config);
+        ddb.create_table()
+            .table_name(TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("pk")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .unwrap(),
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("pk")
+                    .key_type(KeyType::Hash)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("create table");
+        ddb.update_time_to_live()
+            .table_name(TABLE)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name("expires_at")
+                    .enabled(true)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("enable TTL");
+        let mut stack = Stack {
+            moto,
+            ddb,
+            sqs,
+            default_queue: String::new(),
+        };
+        stack.default_queue = stack.create_queue("salesloft-webhooks-events").await;
+        stack
+    }
+
+    /// Creates a queue (FIFO when the name ends in `.fifo`) and returns its URL.
+    pub async fn create_queue(&self, name: &str) -> String {
+        let mut create = self.sqs.create_queue().queue_name(name);
+        if name.ends_with(".fifo") {
+            create = create.attributes(QueueAttributeName::FifoQueue, "true");
+        }
+        create
+            .send()
+            .await
+            .expect("create queue")
+            .queue_url()
+            .expect("queue url")
+            .to_string()
+    }
+
+    /// The URL a queue would have, without creating it (to make a destination fail).
+    pub fn queue_url(&self, name: &str) -> String {
+        format!("{}/123456789012/{name}", self.moto.endpoint)
+    }
+
+    /// Receives (and deletes) every message currently on `queue_url`.
+    pub async fn drain(&self, queue_url: &str) -> Vec<aws_sdk_sqs::types::Message> {
+        let mut all = Vec::new();
+        loop {
+            let out = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .message_attribute_names("All")
+                .message_system_attribute_names(MessageSystemAttributeName::All)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .expect("receive");
+            let batch = out.messages().to_vec();
+            if batch.is_empty() {
+                return all;
+            }
+            for m in &batch {
+                self.sqs
+                    .delete_message()
+                    .queue_url(queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .expect("delete");
+            }
+            all.extend(batch);
+        }
+    }
+
+    /// Number of items in the dedup table.
+    pub async fn table_items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.ddb
+            .scan()
+            .table_name(TABLE)
+            .send()
+            .await
+            .expect("scan")
+            .items()
+            .to_vec()
+    }
+}
+
+/// A Function URL event for a Salesloft delivery of `body`, signed with `token`.
+pub fn salesloft_event(event_type: &str, body: &str, token: &str) -> serde_json::Value {
+    serde_json::json!({
+        "version": "2.0",
+        "rawPath": "/salesloft",
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "x-salesloft-event": event_type,
+            "x-salesloft-signature": salesloft_signature(token.as_bytes(), body.as_bytes()),
+        },
+        "requestContext": {"http": {"method": "POST", "path": "/salesloft"}, "timeEpoch": 0},
+        "body": body,
+        "isBase64Encoded": false
+    })
+}
+
+/// Reads a sample from `events/`.
+pub fn sample(rel: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(repo_path(rel)).expect("read sample");
+    serde_json::from_str(&text).expect("sample is JSON")
+}
+
+/// The string value of a message attribute.
+pub fn attr(m: &aws_sdk_sqs::types::Message, name: &str) -> String {
+    m.message_attributes()
+        .and_then(|a| a.get(name))
+        .and_then(|v| v.string_value())
+        .unwrap_or_default()
+        .to_string()
+}
