@@ -285,7 +285,7 @@ fn log_delivery(
     response: &FunctionUrlResponse,
     started: Instant,
 ) {
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let provider = provider.map(Provider::as_str).unwrap_or("");
     let status = response.status_code;
     match stage {

@@ -17,6 +17,7 @@ async fn main() -> Result<(), Error> {
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
+        .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
@@ -28,7 +29,7 @@ async fn main() -> Result<(), Error> {
         Err(err) => {
             // Fail the cold start with a message that names the variable.
             tracing::error!(error = %err, "invalid configuration");
-            return Err(err.into());
+            std::process::exit(1);
         }
     };
 

@@ -27,13 +27,21 @@ fn service(stack: &Stack, routes: Vec<RouteSpec>) -> RealService {
         DynamoDbDedupStore::new(stack.ddb.clone(), TABLE),
         SqsPublisher::new(stack.sqs.clone()),
         Verifier::new(parse_secret_list(&format!("rotated-out-token,{TOKEN}"))),
-        RouteTable::new(Some(stack.default_queue.clone()), routes, &[Provider::Salesloft]).unwrap(),
+        RouteTable::new(
+            Some(stack.default_queue.clone()),
+            routes,
+            &[Provider::Salesloft],
+        )
+        .unwrap(),
         Duration::from_secs(604_800),
     )
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
 }
 
 fn inv(token: &str) -> Invocation {
@@ -59,7 +67,10 @@ fn route(name: &str, queue_url: &str, events: &[&str]) -> RouteSpec {
 }
 
 fn event_id(r: &FunctionUrlResponse) -> String {
-    r.json_body()["event_id"].as_str().unwrap_or_default().to_string()
+    r.json_body()["event_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 async fn record(stack: &Stack, key: &str) -> std::collections::HashMap<String, AttributeValue> {
@@ -143,7 +154,11 @@ async fn twenty_concurrent_identical_deliveries_publish_exactly_one_message() {
     for t in tasks {
         statuses.push(t.await.unwrap());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
     assert!(
         statuses.iter().all(|s| [200, 202, 409].contains(s)),
         "{statuses:?}"
@@ -162,7 +177,10 @@ async fn a_bad_signature_leaves_dynamodb_and_sqs_untouched() {
     ] {
         let r = send(&s, &sample(case), "x").await;
         assert_eq!(r.status_code, 401, "{case}");
-        assert_eq!(r.json_body(), serde_json::json!({"error": "invalid_signature"}));
+        assert_eq!(
+            r.json_body(),
+            serde_json::json!({"error": "invalid_signature"})
+        );
     }
     assert!(stack.table_items().await.is_empty());
     assert!(stack.drain(&stack.default_queue).await.is_empty());
@@ -222,7 +240,13 @@ async fn a_partial_fan_out_failure_resends_only_the_missing_destination() {
     assert!(stack.drain(&stack.default_queue).await.is_empty());
 }
 
-async fn put_record(stack: &Stack, key: &str, status: &str, lease_until_ms: u64, expires_at_s: u64) {
+async fn put_record(
+    stack: &Stack,
+    key: &str,
+    status: &str,
+    lease_until_ms: u64,
+    expires_at_s: u64,
+) {
     stack
         .ddb
         .put_item()
@@ -246,19 +270,28 @@ async fn expired_and_abandoned_records_are_claimable_and_a_held_lease_answers_40
 
     // Expired but not yet swept by DynamoDB's TTL: the condition treats it as absent.
     let e1 = salesloft_event("person_updated", r#"{"id":1}"#, TOKEN);
-    let k1 = format!("salesloft#{}", salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":1}"#));
+    let k1 = format!(
+        "salesloft#{}",
+        salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":1}"#)
+    );
     put_record(&stack, &k1, "COMPLETED", 0, now / 1000 - day).await;
     assert_eq!(send(&s, &e1, "t1").await.status_code, 202);
 
     // IN_PROGRESS past its lease (a crashed invocation): taken over.
     let e2 = salesloft_event("person_updated", r#"{"id":2}"#, TOKEN);
-    let k2 = format!("salesloft#{}", salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":2}"#));
+    let k2 = format!(
+        "salesloft#{}",
+        salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":2}"#)
+    );
     put_record(&stack, &k2, "IN_PROGRESS", now - 1_000, now / 1000 + day).await;
     assert_eq!(send(&s, &e2, "t2").await.status_code, 202);
 
     // IN_PROGRESS within its lease: 409 with Retry-After, nothing published.
     let e3 = salesloft_event("person_updated", r#"{"id":3}"#, TOKEN);
-    let k3 = format!("salesloft#{}", salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":3}"#));
+    let k3 = format!(
+        "salesloft#{}",
+        salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":3}"#)
+    );
     put_record(&stack, &k3, "IN_PROGRESS", now + 8_000, now / 1000 + day).await;
     let r = send(&s, &e3, "t3").await;
     assert_eq!(r.status_code, 409, "{}", r.body);
@@ -268,12 +301,18 @@ async fn expired_and_abandoned_records_are_claimable_and_a_held_lease_answers_40
 
     // Completed and unexpired: a duplicate.
     let e4 = salesloft_event("person_updated", r#"{"id":4}"#, TOKEN);
-    let k4 = format!("salesloft#{}", salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":4}"#));
+    let k4 = format!(
+        "salesloft#{}",
+        salesloft_webhooks::event::derived_event_id("person_updated", br#"{"id":4}"#)
+    );
     put_record(&stack, &k4, "COMPLETED", 0, now / 1000 + day).await;
     assert_eq!(send(&s, &e4, "t4").await.status_code, 200);
 
     assert_eq!(stack.drain(&stack.default_queue).await.len(), 2);
-    assert_eq!(record(&stack, &k3).await["claim"].as_s().unwrap(), "someone-else");
+    assert_eq!(
+        record(&stack, &k3).await["claim"].as_s().unwrap(),
+        "someone-else"
+    );
 }
 
 #[tokio::test]
@@ -289,7 +328,10 @@ async fn a_fifo_destination_receives_group_and_deduplication_ids() {
     use aws_sdk_sqs::types::MessageSystemAttributeName as A;
     let body: serde_json::Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
     let resource_id = body["payload"]["id"].to_string();
-    assert_eq!(system[&A::MessageGroupId], format!("salesloft:{resource_id}"));
+    assert_eq!(
+        system[&A::MessageGroupId],
+        format!("salesloft:{resource_id}")
+    );
     assert_eq!(system[&A::MessageDeduplicationId].len(), 64);
 }
 
@@ -308,7 +350,13 @@ async fn a_base64_encoded_body_is_verified_over_the_decoded_bytes() {
 async fn a_dynamodb_outage_answers_503_and_publishes_nothing() {
     let stack = Stack::start().await;
     let s = service(&stack, vec![]);
-    stack.ddb.delete_table().table_name(TABLE).send().await.unwrap();
+    stack
+        .ddb
+        .delete_table()
+        .table_name(TABLE)
+        .send()
+        .await
+        .unwrap();
     let r = send(&s, &sample("events/salesloft/user_created.json"), "d").await;
     assert_eq!(r.status_code, 503, "{}", r.body);
     assert_eq!(r.json_body(), serde_json::json!({"error": "unavailable"}));

@@ -219,7 +219,9 @@ impl Stack {
     }
 
     /// Number of items in the dedup table.
-    pub async fn table_items(&self) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    pub async fn table_items(
+        &self,
+    ) -> Vec<std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
         self.ddb
             .scan()
             .table_name(TABLE)
