@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::routing::{RouteError, RouteSpec, RouteTable};
-use crate::signature::{Provider, Secret, Verifier};
+use crate::signature::{Secret, StandardWebhooks, Verifier, DEFAULT_TOLERANCE_S};
 
 /// SQS's limit on a message, attributes included.
 pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
@@ -23,6 +23,8 @@ pub struct Config {
     pub table_name: String,
     pub routes: RouteTable,
     pub verifier: Verifier,
+    /// How the configured secrets are used (kept to rebuild the verifier when secrets rotate).
+    pub schemes: SchemeSettings,
     pub dedup_ttl: Duration,
     pub max_body_bytes: usize,
 }
@@ -61,17 +63,59 @@ impl Config {
             });
         }
 
-        let salesloft = get("SALESLOFT_SECRETS")
-            .map(|v| parse_secret_list(&v))
-            .unwrap_or_default();
-        if salesloft.is_empty() {
-            return Err(ConfigError::Missing("SALESLOFT_SECRETS"));
+        let secrets = SenderSecrets {
+            salesloft: get("SALESLOFT_SECRETS")
+                .map(|v| parse_secret_list(&v))
+                .unwrap_or_default(),
+            salesos: get("SALESOS_SECRETS")
+                .map(|v| parse_secret_list(&v))
+                .unwrap_or_default(),
+            standard_webhooks: match get("STANDARD_WEBHOOKS_SECRETS") {
+                None => Vec::new(),
+                Some(v) => parse_standard_secrets(&v).map_err(|reason| ConfigError::Invalid {
+                    name: "STANDARD_WEBHOOKS_SECRETS",
+                    reason,
+                })?,
+            },
+        };
+        let schemes = SchemeSettings {
+            salesloft_timestamped: parse_bool(
+                "SALESLOFT_TIMESTAMPED",
+                get("SALESLOFT_TIMESTAMPED"),
+            )?
+            .unwrap_or(false),
+            salesloft_tolerance_s: parse_number(
+                "SALESLOFT_TOLERANCE_SECONDS",
+                get("SALESLOFT_TOLERANCE_SECONDS"),
+            )?
+            .unwrap_or(DEFAULT_TOLERANCE_S),
+            standard_tolerance_s: parse_number(
+                "STANDARD_WEBHOOKS_TOLERANCE_SECONDS",
+                get("STANDARD_WEBHOOKS_TOLERANCE_SECONDS"),
+            )?
+            .unwrap_or(DEFAULT_TOLERANCE_S),
+        };
+        for (name, value) in [
+            ("SALESLOFT_TOLERANCE_SECONDS", schemes.salesloft_tolerance_s),
+            (
+                "STANDARD_WEBHOOKS_TOLERANCE_SECONDS",
+                schemes.standard_tolerance_s,
+            ),
+        ] {
+            if !(1..=3600).contains(&value) {
+                return Err(ConfigError::Invalid {
+                    name,
+                    reason: "must be between 1 and 3600 seconds".into(),
+                });
+            }
         }
-        let verifier = Verifier::new(salesloft);
-        let served: Vec<Provider> = Provider::ALL
-            .into_iter()
-            .filter(|p| verifier.serves(*p))
-            .collect();
+        let verifier = secrets.verifier(&schemes);
+        let served = verifier.served();
+        if served.is_empty() {
+            return Err(ConfigError::Missing(
+                "SALESLOFT_SECRETS (or SALESOS_SECRETS or STANDARD_WEBHOOKS_SECRETS)",
+            ));
+        }
 
         let specs: Vec<RouteSpec> = match get("ROUTES") {
             None => Vec::new(),
@@ -109,10 +153,57 @@ impl Config {
             table_name,
             routes,
             verifier,
+            schemes,
             dedup_ttl: Duration::from_secs(dedup_ttl_s),
             max_body_bytes,
         })
     }
+}
+
+/// The per-sender secrets, from the environment or a secret store.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderSecrets {
+    pub salesloft: Vec<Secret>,
+    pub salesos: Vec<Secret>,
+    /// Decoded key bytes (not the `whsec_` text).
+    pub standard_webhooks: Vec<Secret>,
+}
+
+/// Scheme switches that are not secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemeSettings {
+    /// Salesloft path uses the timestamped HMAC-SHA256 variant instead of HMAC-SHA1.
+    pub salesloft_timestamped: bool,
+    pub salesloft_tolerance_s: u64,
+    pub standard_tolerance_s: u64,
+}
+
+impl SenderSecrets {
+    /// The verifier serving every sender that has at least one secret.
+    pub fn verifier(&self, schemes: &SchemeSettings) -> Verifier {
+        let v = if schemes.salesloft_timestamped {
+            Verifier::default()
+                .with_salesloft_timestamped(self.salesloft.clone(), schemes.salesloft_tolerance_s)
+        } else {
+            Verifier::default().with_salesloft(self.salesloft.clone())
+        };
+        v.with_salesos(self.salesos.clone())
+            .with_standard_webhooks(self.standard_webhooks.clone(), schemes.standard_tolerance_s)
+    }
+}
+
+/// Parses a comma-separated list of `whsec_<base64>` secrets into key bytes.
+pub fn parse_standard_secrets(value: &str) -> Result<Vec<Secret>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .enumerate()
+        // The reason names the position, never the value.
+        .map(|(i, t)| {
+            StandardWebhooks::parse_secret(t).map_err(|e| format!("entry {}: {e}", i + 1))
+        })
+        .collect()
 }
 
 /// Splits a comma-separated token list, trimming spaces and dropping empty entries.
@@ -123,6 +214,19 @@ pub fn parse_secret_list(value: &str) -> Vec<Secret> {
         .filter(|t| !t.is_empty())
         .map(Secret::new)
         .collect()
+}
+
+fn parse_bool(name: &'static str, value: Option<String>) -> Result<Option<bool>, ConfigError> {
+    value
+        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err(ConfigError::Invalid {
+                name,
+                reason: format!("{v:?} is not true or false"),
+            }),
+        })
+        .transpose()
 }
 
 fn parse_number(name: &'static str, value: Option<String>) -> Result<Option<u64>, ConfigError> {
@@ -139,6 +243,7 @@ fn parse_number(name: &'static str, value: Option<String>) -> Result<Option<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signature::Provider;
     use std::collections::HashMap;
 
     const Q: &str = "http://127.0.0.1:5000/123456789012/events";
@@ -173,15 +278,13 @@ mod tests {
             config(&[("QUEUE_URL", Q), ("SALESLOFT_SECRETS", "t")]).unwrap_err(),
             ConfigError::Missing("TABLE_NAME")
         );
-        assert_eq!(
-            config(&[
-                ("TABLE_NAME", "tbl"),
-                ("QUEUE_URL", Q),
-                ("SALESLOFT_SECRETS", " , ")
-            ])
-            .unwrap_err(),
-            ConfigError::Missing("SALESLOFT_SECRETS")
-        );
+        let err = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SALESLOFT_SECRETS", " , "),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().starts_with("SALESLOFT_SECRETS"), "{err}");
         let err = config(&[("TABLE_NAME", "tbl"), ("SALESLOFT_SECRETS", "t")]).unwrap_err();
         assert!(err.to_string().contains("QUEUE_URL"), "{err}");
     }
@@ -203,6 +306,39 @@ mod tests {
                 .contains("queue_url")
         );
         assert!(with("TABLE_NAME", "a b").contains("TABLE_NAME"));
+        assert!(with("SALESLOFT_TIMESTAMPED", "maybe").contains("SALESLOFT_TIMESTAMPED"));
+        assert!(with("SALESLOFT_TOLERANCE_SECONDS", "0").contains("SALESLOFT_TOLERANCE_SECONDS"));
+        let bad_whsec = with(
+            "STANDARD_WEBHOOKS_SECRETS",
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,whsec_!!notbase64!!",
+        );
+        assert!(
+            bad_whsec.contains("STANDARD_WEBHOOKS_SECRETS") && bad_whsec.contains("entry 2"),
+            "{bad_whsec}"
+        );
+        assert!(
+            !bad_whsec.contains("notbase64"),
+            "the secret must not be echoed: {bad_whsec}"
+        );
+    }
+
+    #[test]
+    fn each_sender_is_served_only_when_it_has_a_secret() {
+        let c = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SALESOS_SECRETS", "s1"),
+            (
+                "STANDARD_WEBHOOKS_SECRETS",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            ),
+        ])
+        .unwrap();
+        assert!(!c.verifier.serves(Provider::Salesloft));
+        assert!(c.verifier.serves(Provider::SalesOs));
+        assert!(c.verifier.serves(Provider::StandardWebhooks));
+        assert_eq!(c.schemes.standard_tolerance_s, 300);
+        assert!(!c.schemes.salesloft_timestamped);
     }
 
     #[test]

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
-use crate::signature::{Provider, Verified, SALESLOFT_EVENT};
+use crate::signature::{Provider, Verified, SALESLOFT_EVENT, WEBHOOK_ID};
 
 /// Longest accepted event type.
 pub const MAX_EVENT_TYPE_LEN: usize = 128;
@@ -25,6 +25,10 @@ pub enum ParseError {
     MissingEventType,
     #[error("event type is not 1 to 128 characters of letters, digits, '_', '.', ':' or '-'")]
     InvalidEventType,
+    #[error("event id is missing")]
+    MissingEventId,
+    #[error("event id is not 1 to 256 printable ASCII characters")]
+    InvalidEventId,
 }
 
 impl ParseError {
@@ -34,6 +38,8 @@ impl ParseError {
             ParseError::NotJsonObject => "body_not_json_object",
             ParseError::MissingEventType => "missing_event_type",
             ParseError::InvalidEventType => "invalid_event_type",
+            ParseError::MissingEventId => "missing_event_id",
+            ParseError::InvalidEventId => "invalid_event_id",
         }
     }
 }
@@ -54,7 +60,8 @@ impl<'a> Event<'a> {
     pub fn parse(verified: Verified<'a>) -> Result<Self, ParseError> {
         let body = verified.body();
         let probe = probe_object(body)?;
-        let event_type = match verified.provider() {
+        let provider = verified.provider();
+        let event_type = match provider {
             Provider::Salesloft => verified
                 .headers()
                 .get(SALESLOFT_EVENT)
@@ -62,14 +69,37 @@ impl<'a> Event<'a> {
                 .filter(|t| !t.is_empty())
                 .ok_or(ParseError::MissingEventType)?
                 .to_owned(),
+            Provider::SalesOs | Provider::StandardWebhooks => probe
+                .event_type
+                .as_deref()
+                .ok_or(ParseError::MissingEventType)?
+                .to_owned(),
         };
         validate_event_type(&event_type)?;
-        let event_id = derived_event_id(&event_type, body);
+        let event_id = match provider {
+            // Salesloft sends no id: derive one that identical retries share.
+            Provider::Salesloft => derived_event_id(&event_type, body),
+            Provider::SalesOs => probe.id_string().ok_or(ParseError::MissingEventId)?,
+            Provider::StandardWebhooks => verified
+                .headers()
+                .get(WEBHOOK_ID)
+                .map(|id| id.trim().to_owned())
+                .ok_or(ParseError::MissingEventId)?,
+        };
+        validate_event_id(&event_id)?;
+        // The record the event is about: Salesloft's body *is* the resource; the others
+        // wrap it in `data`.
+        let resource_id = match provider {
+            Provider::Salesloft => probe.id.and_then(|raw| resource_id(raw.get())),
+            Provider::SalesOs | Provider::StandardWebhooks => {
+                probe.data.and_then(|raw| data_resource_id(raw.get()))
+            }
+        };
         Ok(Event {
-            provider: verified.provider(),
+            provider,
             event_type,
             event_id,
-            resource_id: probe.id.and_then(|raw| resource_id(raw.get())),
+            resource_id,
             payload: body,
         })
     }
@@ -103,8 +133,37 @@ impl<'a> Event<'a> {
 struct Probe<'a> {
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
-    #[serde(flatten)]
-    _rest: IgnoredAny,
+    #[serde(rename = "type", borrow, default, deserialize_with = "string_or_none")]
+    event_type: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    data: Option<&'a RawValue>,
+    // Other fields are skipped by serde without being buffered.
+}
+
+impl Probe<'_> {
+    /// The body's `id` when it is a string (SalesOS: `evt_abc123`).
+    fn id_string(&self) -> Option<String> {
+        let raw = self.id?;
+        serde_json::from_str::<String>(raw.get()).ok()
+    }
+}
+
+/// A `type` that is not a string reads as absent (answered as a missing event type) rather
+/// than failing the whole body as "not JSON".
+fn string_or_none<'de, D>(d: D) -> Result<Option<std::borrow::Cow<'de, str>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum MaybeString<'a> {
+        Str(#[serde(borrow)] std::borrow::Cow<'a, str>),
+        Other(IgnoredAny),
+    }
+    Ok(match MaybeString::deserialize(d)? {
+        MaybeString::Str(s) => Some(s),
+        MaybeString::Other(_) => None,
+    })
 }
 
 fn probe_object(body: &[u8]) -> Result<Probe<'_>, ParseError> {
@@ -113,9 +172,45 @@ fn probe_object(body: &[u8]) -> Result<Probe<'_>, ParseError> {
     if first != Some(&b'{') {
         return Err(ParseError::NotJsonObject);
     }
-    // Full validation (UTF-8, syntax, trailing bytes, nesting limit) happens here: the body
-    // is later embedded verbatim into the envelope and must be valid JSON.
+    // The body is embedded verbatim into the envelope, so it must be valid JSON that a
+    // consumer's parser accepts. serde checks the syntax (also of the fields it skips), but
+    // skipped values are neither UTF-8-checked nor depth-limited, so do both here.
+    if std::str::from_utf8(body).is_err() || nesting_depth(body) > MAX_NESTING {
+        return Err(ParseError::NotJsonObject);
+    }
     serde_json::from_slice::<Probe<'_>>(body).map_err(|_| ParseError::NotJsonObject)
+}
+
+/// Deepest nesting accepted: well under serde_json's default recursion limit of 128, so a
+/// consumer can parse the envelope (one level deeper) with default settings.
+pub const MAX_NESTING: usize = 64;
+
+/// The deepest `{`/`[` nesting outside strings, in one linear pass with no recursion.
+fn nesting_depth(body: &[u8]) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for &b in body {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// Accepts event types like `person_updated`, `lead.created`, `invoice:paid`.
@@ -132,6 +227,19 @@ pub fn validate_event_type(event_type: &str) -> Result<(), ParseError> {
     }
 }
 
+/// Accepts ids of 1 to 256 printable ASCII characters without spaces (they become part of a
+/// DynamoDB key and an SQS attribute).
+pub fn validate_event_id(event_id: &str) -> Result<(), ParseError> {
+    let ok = !event_id.is_empty()
+        && event_id.len() <= MAX_EVENT_ID_LEN
+        && event_id.bytes().all(|b| (0x21..=0x7e).contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(ParseError::InvalidEventId)
+    }
+}
+
 /// Lowercase hex SHA-256 of `event_type`, a newline and the raw body: identical retries share
 /// an id, two different updates of the same record do not.
 pub fn derived_event_id(event_type: &str, body: &[u8]) -> String {
@@ -140,6 +248,17 @@ pub fn derived_event_id(event_type: &str, body: &[u8]) -> String {
     hash.update(b"\n");
     hash.update(body);
     hex::encode(hash.finalize())
+}
+
+/// `data.id` of a wrapped payload.
+fn data_resource_id(raw: &str) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Data<'a> {
+        #[serde(borrow)]
+        id: Option<&'a RawValue>,
+    }
+    let data: Data<'_> = serde_json::from_str(raw).ok()?;
+    resource_id(data.id?.get())
 }
 
 fn resource_id(raw: &str) -> Option<String> {
@@ -259,6 +378,30 @@ mod tests {
     }
 
     #[test]
+    fn nesting_up_to_the_limit_is_accepted_and_brackets_in_strings_do_not_count() {
+        let ok = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_NESTING - 1),
+            "]".repeat(MAX_NESTING - 1)
+        );
+        assert!(parse_salesloft(Some("x"), ok.as_bytes()).is_ok());
+        let too_deep = format!(
+            "{{\"a\":{}1{}}}",
+            "[".repeat(MAX_NESTING),
+            "]".repeat(MAX_NESTING)
+        );
+        assert_eq!(
+            parse_salesloft(Some("x"), too_deep.as_bytes()).unwrap_err(),
+            ParseError::NotJsonObject
+        );
+        let in_string = format!("{{\"a\":\"{}\\\"{}\"}}", "[".repeat(500), "{".repeat(500));
+        assert!(
+            parse_salesloft(Some("x"), in_string.as_bytes()).is_ok(),
+            "{in_string}"
+        );
+    }
+
+    #[test]
     fn a_missing_or_blank_event_type_is_refused() {
         assert_eq!(
             parse_salesloft(None, b"{}").unwrap_err(),
@@ -289,5 +432,103 @@ mod tests {
         }
         assert!(parse_salesloft(Some(&"x".repeat(128)), b"{}").is_ok());
         assert!(parse_salesloft(Some("lead.created"), b"{}").is_ok());
+    }
+
+    fn parse_other(
+        provider: Provider,
+        body: &'static [u8],
+        extra: &[(&str, &str)],
+    ) -> Result<Event<'static>, ParseError> {
+        use crate::signature::{
+            hmac_sha256_hex, SALESOS_SIGNATURE, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
+        };
+        let mut pairs: Vec<(String, String)> = extra
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let verifier = match provider {
+            Provider::SalesOs => {
+                pairs.push((SALESOS_SIGNATURE.into(), hmac_sha256_hex(b"k", &[body])));
+                Verifier::default().with_salesos(vec![Secret::new("k")])
+            }
+            _ => {
+                let id = extra
+                    .iter()
+                    .find(|(k, _)| *k == WEBHOOK_ID)
+                    .map(|(_, v)| *v)
+                    .unwrap_or("");
+                let sig = base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    hex::decode(hmac_sha256_hex(b"k", &[id.as_bytes(), b".100.", body])).unwrap(),
+                );
+                pairs.push((WEBHOOK_SIGNATURE.into(), format!("v1,{sig}")));
+                pairs.push((WEBHOOK_TIMESTAMP.into(), "100".into()));
+                Verifier::default().with_standard_webhooks(vec![Secret::new("k")], 300)
+            }
+        };
+        let headers: &'static Headers = Box::leak(Box::new(Headers::from_pairs(pairs)));
+        let verified = verifier.verify(provider, body, headers, 100).unwrap();
+        Event::parse(verified)
+    }
+
+    #[test]
+    fn a_salesos_event_takes_its_type_and_id_from_the_body() {
+        let e = parse_other(
+            Provider::SalesOs,
+            br#"{"id":"evt_abc123","type":"lead.created","timestamp":"2025-01-15T10:30:00Z","organizationId":"org_xyz789","data":{"id":"lead_def456"}}"#,
+            &[],
+        )
+        .unwrap();
+        assert_eq!(e.event_type(), "lead.created");
+        assert_eq!(e.event_id(), "evt_abc123");
+        assert_eq!(e.resource_id(), Some("lead_def456"));
+        assert_eq!(e.dedup_key(), "salesos#evt_abc123");
+    }
+
+    #[test]
+    fn a_salesos_event_without_type_or_string_id_is_refused() {
+        assert_eq!(
+            parse_other(Provider::SalesOs, br#"{"id":"evt_1"}"#, &[]).unwrap_err(),
+            ParseError::MissingEventType
+        );
+        assert_eq!(
+            parse_other(Provider::SalesOs, br#"{"id":"evt_1","type":7}"#, &[]).unwrap_err(),
+            ParseError::MissingEventType
+        );
+        assert_eq!(
+            parse_other(Provider::SalesOs, br#"{"type":"lead.created"}"#, &[]).unwrap_err(),
+            ParseError::MissingEventId
+        );
+        assert_eq!(
+            parse_other(
+                Provider::SalesOs,
+                br#"{"id":12,"type":"lead.created"}"#,
+                &[]
+            )
+            .unwrap_err(),
+            ParseError::MissingEventId
+        );
+        assert_eq!(
+            parse_other(
+                Provider::SalesOs,
+                br#"{"id":"has space","type":"lead.created"}"#,
+                &[]
+            )
+            .unwrap_err(),
+            ParseError::InvalidEventId
+        );
+    }
+
+    #[test]
+    fn a_standard_webhooks_event_takes_its_id_from_the_webhook_id_header() {
+        let e = parse_other(
+            Provider::StandardWebhooks,
+            br#"{"type":"invoice.paid","timestamp":"2026-11-23T14:00:00Z","data":{"id":42}}"#,
+            &[(WEBHOOK_ID, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")],
+        )
+        .unwrap();
+        assert_eq!(e.event_type(), "invoice.paid");
+        assert_eq!(e.event_id(), "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
+        assert_eq!(e.resource_id(), Some("42"));
     }
 }

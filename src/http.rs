@@ -204,7 +204,8 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
     (Some(provider), body.len(), Stage::Served(report), response)
 }
 
-/// Maps paths to routes. `/` and `/salesloft` are Salesloft's; a trailing slash is ignored.
+/// Maps paths to routes. `/` and `/salesloft` are Salesloft's, `/salesos` SalesOS's and
+/// `/standard` Standard Webhooks'; a trailing slash is ignored.
 /// A provider without a configured secret is not served (404).
 fn route<D: DedupStore, P: EventPublisher>(path: &str, service: &Service<D, P>) -> Option<Route> {
     let trimmed = if path.len() > 1 {
@@ -215,6 +216,8 @@ fn route<D: DedupStore, P: EventPublisher>(path: &str, service: &Service<D, P>) 
     let route = match trimmed {
         "/health" => Route::Health,
         "/" | "" | "/salesloft" => Route::Webhook(Provider::Salesloft),
+        "/salesos" => Route::Webhook(Provider::SalesOs),
+        "/standard" => Route::Webhook(Provider::StandardWebhooks),
         _ => return None,
     };
     match route {
