@@ -16,6 +16,10 @@ use salesloft_webhooks::signature::salesloft_signature;
 
 /// The test token documented in the README (the events/ samples are signed with it).
 pub const TOKEN: &str = "sl_test_callback_token_0123456789";
+/// The SalesOS and Standard Webhooks test secrets (README; events/ is signed with them).
+pub const SALESOS_SECRET: &str = "so_test_secret_0123456789";
+/// `whsec_` + base64("sw_test_secret_0123456789abcdef").
+pub const STANDARD_SECRET: &str = "whsec_c3dfdGVzdF9zZWNyZXRfMDEyMzQ1Njc4OWFiY2RlZg==";
 pub const TABLE: &str = "salesloft-webhooks-dedup";
 
 pub fn repo_path(rel: &str) -> PathBuf {
