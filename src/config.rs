@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::routing::{RouteError, RouteSpec, RouteTable};
-use crate::signature::{Secret, StandardWebhooks, Verifier, DEFAULT_TOLERANCE_S};
+use crate::signature::{Provider, Secret, StandardWebhooks, Verifier, DEFAULT_TOLERANCE_S};
 
 /// SQS's limit on a message, attributes included.
 pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
@@ -22,7 +22,7 @@ pub const DEFAULT_DEDUP_TTL_SECONDS: u64 = 604_800;
 pub struct Config {
     pub table_name: String,
     pub routes: RouteTable,
-    pub verifier: Verifier,
+    pub secrets: SecretSource,
     /// How the configured secrets are used (kept to rebuild the verifier when secrets rotate).
     pub schemes: SchemeSettings,
     pub dedup_ttl: Duration,
@@ -41,6 +41,14 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The verifier for secrets given in the environment (`None` with `SECRET_ARN`).
+    pub fn env_verifier(&self) -> Option<Verifier> {
+        match &self.secrets {
+            SecretSource::Environment(s) => Some(s.verifier(&self.schemes)),
+            SecretSource::SecretsManager { .. } => None,
+        }
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
@@ -109,13 +117,36 @@ impl Config {
                 });
             }
         }
-        let verifier = secrets.verifier(&schemes);
-        let served = verifier.served();
-        if served.is_empty() {
-            return Err(ConfigError::Missing(
-                "SALESLOFT_SECRETS (or SALESOS_SECRETS or STANDARD_WEBHOOKS_SECRETS)",
-            ));
-        }
+        let (secrets, served) = match get("SECRET_ARN") {
+            Some(secret_id) => {
+                let refresh_s =
+                    parse_number("SECRET_REFRESH_SECONDS", get("SECRET_REFRESH_SECONDS"))?
+                        .unwrap_or(300);
+                if !(10..=3600).contains(&refresh_s) {
+                    return Err(ConfigError::Invalid {
+                        name: "SECRET_REFRESH_SECONDS",
+                        reason: "must be between 10 and 3600 seconds".into(),
+                    });
+                }
+                // Any sender may appear in the secret later, so routes must cover them all.
+                (
+                    SecretSource::SecretsManager {
+                        secret_id,
+                        refresh: Duration::from_secs(refresh_s),
+                    },
+                    Provider::ALL.to_vec(),
+                )
+            }
+            None => {
+                let served = secrets.verifier(&schemes).served();
+                if served.is_empty() {
+                    return Err(ConfigError::Missing(
+                        "SALESLOFT_SECRETS (or SALESOS_SECRETS, STANDARD_WEBHOOKS_SECRETS, or SECRET_ARN)",
+                    ));
+                }
+                (SecretSource::Environment(secrets), served)
+            }
+        };
 
         let specs: Vec<RouteSpec> = match get("ROUTES") {
             None => Vec::new(),
@@ -152,7 +183,7 @@ impl Config {
         Ok(Config {
             table_name,
             routes,
-            verifier,
+            secrets,
             schemes,
             dedup_ttl: Duration::from_secs(dedup_ttl_s),
             max_body_bytes,
@@ -176,6 +207,28 @@ pub struct SchemeSettings {
     pub salesloft_timestamped: bool,
     pub salesloft_tolerance_s: u64,
     pub standard_tolerance_s: u64,
+}
+
+impl Default for SchemeSettings {
+    fn default() -> Self {
+        Self {
+            salesloft_timestamped: false,
+            salesloft_tolerance_s: DEFAULT_TOLERANCE_S,
+            standard_tolerance_s: DEFAULT_TOLERANCE_S,
+        }
+    }
+}
+
+/// Where the senders' secrets come from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `SALESLOFT_SECRETS`, `SALESOS_SECRETS`, `STANDARD_WEBHOOKS_SECRETS` (local runs).
+    Environment(SenderSecrets),
+    /// A Secrets Manager secret (`SECRET_ARN`), re-read every `refresh`.
+    SecretsManager {
+        secret_id: String,
+        refresh: Duration,
+    },
 }
 
 impl SenderSecrets {
@@ -243,7 +296,6 @@ fn parse_number(name: &'static str, value: Option<String>) -> Result<Option<u64>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signature::Provider;
     use std::collections::HashMap;
 
     const Q: &str = "http://127.0.0.1:5000/123456789012/events";
@@ -268,7 +320,7 @@ mod tests {
         assert_eq!(c.table_name, "webhook-dedup");
         assert_eq!(c.dedup_ttl, Duration::from_secs(604_800));
         assert_eq!(c.max_body_bytes, 1_044_480);
-        assert!(c.verifier.serves(Provider::Salesloft));
+        assert!(c.env_verifier().unwrap().serves(Provider::Salesloft));
         assert_eq!(c.routes.all().count(), 1);
     }
 
@@ -334,11 +386,48 @@ mod tests {
             ),
         ])
         .unwrap();
-        assert!(!c.verifier.serves(Provider::Salesloft));
-        assert!(c.verifier.serves(Provider::SalesOs));
-        assert!(c.verifier.serves(Provider::StandardWebhooks));
+        assert!(!c.env_verifier().unwrap().serves(Provider::Salesloft));
+        assert!(c.env_verifier().unwrap().serves(Provider::SalesOs));
+        assert!(c.env_verifier().unwrap().serves(Provider::StandardWebhooks));
         assert_eq!(c.schemes.standard_tolerance_s, 300);
         assert!(!c.schemes.salesloft_timestamped);
+    }
+
+    #[test]
+    fn a_secret_arn_takes_the_secrets_from_secrets_manager() {
+        let c = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            (
+                "SECRET_ARN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:webhooks",
+            ),
+        ])
+        .unwrap();
+        match &c.secrets {
+            SecretSource::SecretsManager { secret_id, refresh } => {
+                assert!(secret_id.ends_with(":webhooks"));
+                assert_eq!(*refresh, Duration::from_secs(300));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(c.env_verifier().is_none());
+        // Every sender may appear in the secret, so a route table must cover them all.
+        let err = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("SECRET_ARN", "x"),
+            ("ROUTES", &format!(r#"[{{"name":"sl","queue_url":"{Q}","events":["*"],"providers":["salesloft"]}}]"#)),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("salesos"), "{err}");
+        let err = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SECRET_ARN", "x"),
+            ("SECRET_REFRESH_SECONDS", "1"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("SECRET_REFRESH_SECONDS"), "{err}");
     }
 
     #[test]

@@ -276,7 +276,9 @@ fn respond(report: &Report) -> FunctionUrlResponse {
         Err(ServiceError::Signature(_)) => error(401, "invalid_signature"),
         Err(ServiceError::Parse(e)) => error(400, e.code()),
         Err(ServiceError::Dedup(DedupError::Unavailable(_) | DedupError::ClaimLost))
-        | Err(ServiceError::Publish(_)) => error(503, "unavailable")
+        | Err(ServiceError::Publish(_))
+        | Err(ServiceError::SecretsUnavailable)
+        | Err(ServiceError::NoDestination(_)) => error(503, "unavailable")
             .with_header("retry-after", UNAVAILABLE_RETRY_AFTER_S.to_string()),
     }
 }
@@ -314,10 +316,17 @@ fn log_delivery(
                 Err(ServiceError::Parse(e)) => e.code(),
                 Err(ServiceError::Dedup(_)) => "dedup_unavailable",
                 Err(ServiceError::Publish(_)) => "publish_failed",
+                Err(ServiceError::SecretsUnavailable) => "secrets_unavailable",
+                Err(ServiceError::NoDestination(_)) => "no_destination",
             };
             match &report.result {
                 // The detail of a store failure goes to the log only (never the response).
-                Err(err @ (ServiceError::Dedup(_) | ServiceError::Publish(_))) => tracing::error!(
+                Err(
+                    err @ (ServiceError::Dedup(_)
+                    | ServiceError::Publish(_)
+                    | ServiceError::SecretsUnavailable
+                    | ServiceError::NoDestination(_)),
+                ) => tracing::error!(
                     provider,
                     event_type,
                     event_id,

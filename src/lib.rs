@@ -13,5 +13,6 @@ pub mod headers;
 pub mod http;
 pub mod publish;
 pub mod routing;
+pub mod secrets;
 pub mod service;
 pub mod signature;

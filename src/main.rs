@@ -3,10 +3,11 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
-use salesloft_webhooks::config::Config;
+use salesloft_webhooks::config::{Config, SecretSource};
 use salesloft_webhooks::dedup::DynamoDbDedupStore;
 use salesloft_webhooks::http::{handle, Limits};
 use salesloft_webhooks::publish::SqsPublisher;
+use salesloft_webhooks::secrets::{Keyring, RefreshPolicy, SecretsManagerSecretStore};
 use salesloft_webhooks::service::{Invocation, Service};
 
 #[tokio::main]
@@ -39,23 +40,27 @@ async fn main() -> Result<(), Error> {
     let limits = Limits {
         max_body_bytes: config.max_body_bytes,
     };
-    let service = Service::new(
-        dedup,
-        publisher,
-        config.verifier,
-        config.routes,
-        config.dedup_ttl,
-    );
+    let keys = match &config.secrets {
+        SecretSource::Environment(secrets) => Keyring::fixed(secrets.verifier(&config.schemes)),
+        SecretSource::SecretsManager { secret_id, refresh } => {
+            let store = SecretsManagerSecretStore::new(
+                aws_sdk_secretsmanager::Client::new(&aws),
+                secret_id.clone(),
+            );
+            let policy = RefreshPolicy {
+                refresh_after_ms: refresh.as_millis() as u64,
+                ..RefreshPolicy::default()
+            };
+            Keyring::from_store(Box::new(store), config.schemes, policy, now_ms()).await
+        }
+    };
+    let service = Service::with_keyring(dedup, publisher, keys, config.routes, config.dedup_ttl);
     let service = &service;
 
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
-            let now_ms = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map(|d| d.as_millis() as u64)
-                .unwrap_or(0);
             let inv = Invocation {
-                now_ms,
+                now_ms: now_ms(),
                 deadline_ms: event.context.deadline,
                 claim_token: format!("{:032x}", rand::random::<u128>()),
             };
@@ -63,4 +68,11 @@ async fn main() -> Result<(), Error> {
         },
     ))
     .await
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }

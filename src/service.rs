@@ -17,6 +17,7 @@ use crate::event::{Event, ParseError};
 use crate::headers::Headers;
 use crate::publish::{EventPublisher, Message, PublishError};
 use crate::routing::RouteTable;
+use crate::secrets::Keyring;
 use crate::signature::{Provider, SignatureError, Verifier};
 
 /// Per-invocation inputs that would otherwise be ambient, passed in so tests are
@@ -51,6 +52,13 @@ pub enum ServiceError {
     Parse(#[from] ParseError),
     #[error(transparent)]
     Dedup(#[from] DedupError),
+    /// No sender secrets could be read yet (the secret store is unreachable).
+    #[error("sender secrets unavailable")]
+    SecretsUnavailable,
+    /// The route table gave no destination (a sender added to the secret after start-up that
+    /// no route covers): refused rather than completed, so nothing is lost.
+    #[error("no destination for {0}")]
+    NoDestination(String),
     #[error("{} of the destinations failed: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Publish(Vec<PublishError>),
 }
@@ -74,7 +82,7 @@ pub struct Report {
 pub struct Service<D, P> {
     dedup: D,
     publisher: P,
-    verifier: Verifier,
+    keys: Keyring,
     routes: RouteTable,
     dedup_ttl: Duration,
 }
@@ -87,10 +95,27 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         routes: RouteTable,
         dedup_ttl: Duration,
     ) -> Self {
+        Self::with_keyring(
+            dedup,
+            publisher,
+            Keyring::fixed(verifier),
+            routes,
+            dedup_ttl,
+        )
+    }
+
+    /// A service whose secrets come from a [`Keyring`] (refreshed from a secret store).
+    pub fn with_keyring(
+        dedup: D,
+        publisher: P,
+        keys: Keyring,
+        routes: RouteTable,
+        dedup_ttl: Duration,
+    ) -> Self {
         Self {
             dedup,
             publisher,
-            verifier,
+            keys,
             routes,
             dedup_ttl,
         }
@@ -98,7 +123,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
 
     /// Whether this deployment serves `provider` (has a secret for it).
     pub fn serves(&self, provider: Provider) -> bool {
-        self.verifier.serves(provider)
+        self.keys.serves(provider)
     }
 
     pub fn dedup(&self) -> &D {
@@ -118,9 +143,22 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         inv: &Invocation,
     ) -> Report {
         let now_s = (inv.now_ms / 1000) as i64;
-        let event = match self
-            .verifier
-            .verify(provider, body, headers, now_s)
+        let Some(verifier) = self.keys.current(inv.now_ms).await else {
+            return Report {
+                meta: None,
+                result: Err(ServiceError::SecretsUnavailable),
+            };
+        };
+        let verified = match verifier.verify(provider, body, headers, now_s) {
+            Ok(v) => Ok(v),
+            // The sender may sign with a token added since the keys were read: re-read them
+            // once (rate-limited by the keyring) before refusing.
+            Err(first) => match self.keys.refresh_after_failure(inv.now_ms).await {
+                Some(fresh) => fresh.verify(provider, body, headers, now_s),
+                None => Err(first),
+            },
+        };
+        let event = match verified
             .map_err(ServiceError::from)
             .and_then(|verified| Event::parse(verified).map_err(ServiceError::from))
         {

@@ -178,3 +178,38 @@ async fn a_bad_configuration_fails_the_cold_start_with_a_message_naming_the_vari
 fn log_has_init_error(log: &str) -> bool {
     log.contains("invalid configuration")
 }
+
+#[tokio::test]
+async fn the_binary_reads_its_tokens_from_secrets_manager_when_given_a_secret_arn() {
+    let stack = Stack::start().await;
+    let sm = aws_sdk_secretsmanager::Client::new(&stack.moto.sdk_config().await);
+    let arn = sm
+        .create_secret()
+        .name("salesloft-webhooks/senders")
+        .secret_string(format!(r#"{{"salesloft":["{TOKEN}"]}}"#))
+        .send()
+        .await
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_string();
+    let rie = Emulator::start(
+        &stack,
+        &[
+            ("SECRET_ARN", arn.as_str()),
+            ("SALESLOFT_SECRETS", ""),
+            ("SALESOS_SECRETS", ""),
+            ("STANDARD_WEBHOOKS_SECRETS", ""),
+        ],
+    );
+    let ok = rie
+        .invoke(&common::sample("events/salesloft/person_created.json"))
+        .await;
+    assert_eq!(ok["statusCode"], 202, "{ok}\n{}", rie.log());
+    let forged = rie
+        .invoke(&common::sample("events/cases/wrong_key_signature.json"))
+        .await;
+    assert_eq!(forged["statusCode"], 401, "{forged}");
+    assert_eq!(stack.drain(&stack.default_queue).await.len(), 1);
+    assert!(!rie.log().contains(TOKEN));
+}
