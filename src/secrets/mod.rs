@@ -215,9 +215,8 @@ impl Keyring {
     /// After a failed verification: re-reads the store once if the keys are older than the
     /// retry age, and returns the new verifier if one was read.
     pub async fn refresh_after_failure(&self, now_ms: u64) -> Option<Arc<Verifier>> {
-        if self.store.is_none() {
-            return None;
-        }
+        // A fixed keyring has nothing to re-read.
+        self.store.as_ref()?;
         let (_, attempted) = self.read();
         if now_ms.saturating_sub(attempted) < self.policy.retry_on_failure_after_ms {
             return None;
