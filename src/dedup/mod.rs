@@ -6,12 +6,14 @@
 //! attempt). Every write after the claim is conditional on the claim token, so an attempt
 //! that lost its lease cannot overwrite the attempt that took over.
 
+#[cfg(feature = "aws")]
 pub mod dynamodb;
 pub mod memory;
 
 use std::collections::BTreeSet;
 use std::future::Future;
 
+#[cfg(feature = "aws")]
 pub use dynamodb::DynamoDbDedupStore;
 pub use memory::MemoryDedupStore;
 

@@ -1,11 +1,13 @@
 //! The fan-out port: hand one message to one destination (DESIGN.md section 5).
 
 pub mod memory;
+#[cfg(feature = "aws")]
 pub mod sqs;
 
 use std::future::Future;
 
 pub use memory::MemoryPublisher;
+#[cfg(feature = "aws")]
 pub use sqs::SqsPublisher;
 
 use crate::routing::Destination;

@@ -8,6 +8,7 @@
 //! therefore cause at most one extra read a minute. A failed read keeps the keys we have.
 
 pub mod memory;
+#[cfg(feature = "aws")]
 pub mod secrets_manager;
 
 use std::future::Future;
@@ -15,6 +16,7 @@ use std::pin::Pin;
 use std::sync::{Arc, RwLock};
 
 pub use memory::MemorySecretStore;
+#[cfg(feature = "aws")]
 pub use secrets_manager::SecretsManagerSecretStore;
 
 use crate::config::{parse_secret_list, parse_standard_secrets, SchemeSettings, SenderSecrets};
