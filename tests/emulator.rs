@@ -3,114 +3,13 @@
 
 mod common;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use common::{
-    attr, free_port, repo_path, wait_for_port, ChildGuard, Stack, SALESOS_SECRET, STANDARD_SECRET,
-    TOKEN,
-};
-
-/// Path of the emulator shipped in the aws-sam-cli package of the project venv.
-fn rie_path() -> PathBuf {
-    if let Ok(p) = std::env::var("AWS_LAMBDA_RIE") {
-        return PathBuf::from(p);
-    }
-    let arch = if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "x86_64"
-    };
-    let pattern = repo_path(".venv/lib");
-    let found = std::fs::read_dir(&pattern).ok().and_then(|mut dirs| {
-        dirs.find_map(|d| {
-            let p = d.ok()?.path().join(format!(
-                "site-packages/samcli/local/rapid/aws-lambda-rie-{arch}"
-            ));
-            p.exists().then_some(p)
-        })
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "aws-lambda-rie not found under {}: run `make setup`",
-            pattern.display()
-        )
-    })
-}
-
-struct Emulator {
-    url: String,
-    log: PathBuf,
-    _child: ChildGuard,
-}
-
-impl Emulator {
-    fn start(stack: &Stack, extra_env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let api_port = free_port();
-        let log = std::env::temp_dir().join(format!("rie-{port}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(rie_path());
-        cmd.args([
-            "--runtime-interface-emulator-address",
-            &format!("127.0.0.1:{port}"),
-            "--runtime-api-address",
-            &format!("127.0.0.1:{api_port}"),
-            env!("CARGO_BIN_EXE_webhook"),
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("TABLE_NAME", common::TABLE)
-        .env("QUEUE_URL", &stack.default_queue)
-        .env("SALESLOFT_SECRETS", TOKEN)
-        .env("SALESOS_SECRETS", SALESOS_SECRET)
-        .env("STANDARD_WEBHOOKS_SECRETS", STANDARD_SECRET)
-        .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")
-        .env("RUST_LOG", "info")
-        .envs(stack.moto.aws_env())
-        .envs(
-            extra_env
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string())),
-        )
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out);
-        let child = ChildGuard(cmd.spawn().expect("start aws-lambda-rie"));
-        wait_for_port(port, Duration::from_secs(30));
-        Emulator {
-            url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"),
-            log,
-            _child: child,
-        }
-    }
-
-    /// Invokes the function; the emulator's answer as JSON (`null` when it sent no body,
-    /// as it does when the runtime failed to start).
-    async fn invoke(&self, event: &serde_json::Value) -> serde_json::Value {
-        let text = reqwest::Client::new()
-            .post(&self.url)
-            .json(event)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .expect("invoke")
-            .text()
-            .await
-            .expect("response body");
-        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
+use common::emulator::Emulator;
+use common::{attr, repo_path, Stack, SALESOS_SECRET, STANDARD_SECRET, TOKEN};
 
 #[tokio::test]
 async fn every_sample_gets_its_expected_status_through_the_runtime_emulator() {
     let stack = Stack::start().await;
-    let rie = Emulator::start(&stack, &[]);
+    let rie = Emulator::webhook(&stack, &[]);
     let manifest: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(repo_path("events/manifest.json")).unwrap())
             .unwrap();
@@ -163,7 +62,7 @@ async fn every_sample_gets_its_expected_status_through_the_runtime_emulator() {
 #[tokio::test]
 async fn a_bad_configuration_fails_the_cold_start_with_a_message_naming_the_variable() {
     let stack = Stack::start().await;
-    let rie = Emulator::start(&stack, &[("DEDUP_TTL_SECONDS", "a week")]);
+    let rie = Emulator::webhook(&stack, &[("DEDUP_TTL_SECONDS", "a week")]);
     let response = rie
         .invoke(&common::sample("events/salesloft/person_updated.json"))
         .await;
@@ -193,7 +92,7 @@ async fn the_binary_reads_its_tokens_from_secrets_manager_when_given_a_secret_ar
         .arn()
         .unwrap()
         .to_string();
-    let rie = Emulator::start(
+    let rie = Emulator::webhook(
         &stack,
         &[
             ("SECRET_ARN", arn.as_str()),

@@ -2,6 +2,9 @@
 //! DynamoDB and SQS), real AWS SDK clients pointed at it, and signed Function URL events.
 #![allow(dead_code)]
 
+pub mod emulator;
+pub mod fault_proxy;
+
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -103,8 +106,15 @@ impl Moto {
     }
 
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
+        sdk_config_at(&self.endpoint).await
+    }
+}
+
+/// SDK configuration for an endpoint on loopback (moto, or the fault proxy in front of it).
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
+    {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
+            .endpoint_url(endpoint)
             .region(aws_config::Region::new("us-east-1"))
             .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                 "test", "test", None, None, "static",
