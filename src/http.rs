@@ -123,9 +123,15 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
     event: serde_json::Value,
     inv: &Invocation,
 ) -> (Option<Provider>, usize, Stage, FunctionUrlResponse) {
-    let request: FunctionUrlRequest = match serde_json::from_value(event) {
-        Ok(r) => r,
-        Err(_) => {
+    // serde reads a struct from a JSON array too; a request event is always an object.
+    let parsed = if event.is_object() {
+        serde_json::from_value::<FunctionUrlRequest>(event).ok()
+    } else {
+        None
+    };
+    let request = match parsed {
+        Some(r) => r,
+        None => {
             return (
                 None,
                 0,

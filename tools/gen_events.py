@@ -6,19 +6,41 @@ Run from anywhere (paths are relative to the repository root, found from this fi
     python3 tools/gen_events.py           # (re)write events/ and events/manifest.json
     python3 tools/gen_events.py --check   # exit 1 if any file differs from what would be written
 
-Output, all deterministic (no randomness, no clock: fixed timestamps and ids):
+Output, all deterministic (no randomness, no clock: fixed timestamps and ids; the signing
+time of every timestamped sample is SIGNING_TIME = 1795442400 = 2026-11-23T14:00:00Z):
 
 * events/salesloft/<event_type>.json - one signed delivery per Salesloft event type, each a
   Function URL request event (payload format 2.0) whose body is the bare resource JSON that
   Salesloft posts, signed like Salesloft does (lowercase hex HMAC-SHA1 of the raw body bytes).
-* events/cases/<case>.json - rejections and special cases (bad signatures, base64 bodies,
-  wrong method or path, health check).
-* events/manifest.json - every generated file with the HTTP status the function must answer
-  and, for a refusal, the "error" code its JSON response body must carry.
+* events/salesloft_timestamped/<event_type>.json - Salesloft's opt-in timestamped variant:
+  hex HMAC-SHA256 of "{timestamp}.{body}" in x-salesloft-signature, the unix time in
+  x-salesloft-timestamp (for a deployment with SALESLOFT_TIMESTAMPED=true).
+* events/salesos/<type>.json - one delivery per SalesOS event type (lead.created, ...): a
+  {"id": "evt_...", "type", "timestamp", "organizationId", "data"} body, signed with the hex
+  HMAC-SHA256 of the raw body in x-webhook-signature; posted to /salesos.
+* events/standard/<type>.json - Standard Webhooks deliveries (webhook-id, webhook-timestamp,
+  webhook-signature "v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>"); posted to
+  /standard.
+* events/cases/<case>.json - rejections and special cases of every scheme (bad signatures,
+  stale timestamps, missing fields, base64 bodies, wrong method or path, health check).
+* events/manifest.json - every generated file, in a stable order (new samples are appended),
+  as {"file", "expect_status", "description", "expect_error"?, "provider", "config", "now"?}:
+  - expect_status: the HTTP status the function must answer;
+  - expect_error: for a refusal, the "error" code its JSON response body must carry;
+  - provider: "salesloft", "salesos" or "standard" (the sender the request claims to be),
+    or null for requests that are about the path or method only (health, unknown path);
+  - config: the deployment the sample is meant for: "default" (Salesloft HMAC-SHA1, SalesOS
+    and Standard Webhooks all configured with the test secrets below), "salesloft_timestamped"
+    (the same, but Salesloft uses the timestamped variant) or "salesloft_only" (only the
+    Salesloft token: the other senders are not served and answered 404);
+  - now: the unix seconds the test must use as the current time; present on every sample
+    whose signature covers a timestamp (they are only valid within 300 s of SIGNING_TIME),
+    absent on the others (which any clock accepts).
 
-tests/events.rs feeds every sample through the crate's HTTP adapter and checks that status.
-Stale *.json files in events/salesloft/ and events/cases/ are removed: those two folders
-belong to this script.
+tests/events.rs feeds every sample through the crate's HTTP adapter under its config and
+clock and checks that status. Stale *.json files in the folders this script writes
+(events/salesloft/, events/salesloft_timestamped/, events/salesos/, events/standard/ and
+events/cases/) are removed: those folders belong to this script.
 
 Standard library only (Python 3.11).
 """
@@ -30,11 +52,30 @@ import hashlib
 import hmac
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 # A documented TEST-ONLY callback token. It is not a secret and is configured nowhere but in
 # tests (tests/events.rs uses the same value); never use it for a real subscription.
 TEST_TOKEN = "sl_test_callback_token_0123456789"
+
+# The documented TEST-ONLY SalesOS webhook secret (the HMAC-SHA256 key, used as UTF-8 bytes).
+SALESOS_SECRET = "so_test_secret_0123456789"
+
+# The documented TEST-ONLY Standard Webhooks secret: "whsec_" followed by the base64 of the
+# key bytes b"sw_test_secret_0123456789abcdef". Receivers sign with the DECODED bytes, not
+# with this text. Written out so it can be copied into a configuration
+# (STANDARD_WEBHOOKS_SECRETS); checked against the key bytes below.
+STANDARD_SECRET = "whsec_c3dfdGVzdF9zZWNyZXRfMDEyMzQ1Njc4OWFiY2RlZg=="
+STANDARD_KEY = b"sw_test_secret_0123456789abcdef"
+if STANDARD_SECRET != "whsec_" + base64.b64encode(STANDARD_KEY).decode("ascii"):
+    raise SystemExit("STANDARD_SECRET is not whsec_ + base64(STANDARD_KEY)")
+
+# The timestamp every timestamped sample is signed with, and the "now" its manifest entry
+# names: 2026-11-23T14:00:00Z in unix seconds (the fixed delivery time of every sample).
+SIGNING_TIME = 1_795_442_400
+# Replay window of the timestamped schemes, seconds either way (as configured in tests).
+TOLERANCE_S = 300
 
 # The 37 Salesloft webhook event types, in the order of the channel names in
 # ../shared/reference/salesloft-webhooks-asyncapi.txt (Salesloft's published event-type
@@ -78,6 +119,42 @@ EVENT_TYPES = [
     "user_updated",
     "success_created",
     "bulk_job_completed",
+]
+
+# The 20 SalesOS webhook event types, in the order of the "Event Types" tables of
+# ../shared/reference/salesos-webhooks.txt. Hard-coded like EVENT_TYPES; tests/events.rs
+# checks this list against that reference file whenever the file is present.
+SALESOS_EVENT_TYPES = [
+    "lead.created",
+    "lead.updated",
+    "lead.deleted",
+    "lead.converted",
+    "contact.created",
+    "contact.updated",
+    "account.created",
+    "account.updated",
+    "opportunity.created",
+    "opportunity.updated",
+    "opportunity.won",
+    "opportunity.lost",
+    "quote.created",
+    "quote.approved",
+    "quote.sent",
+    "order.created",
+    "order.completed",
+    "meeting.scheduled",
+    "meeting.completed",
+    "task.completed",
+]
+
+# The Standard Webhooks samples: the spec fixes the envelope and the signature, not the
+# event types, so these are a handful of typical ones.
+STANDARD_EVENT_TYPES = [
+    "contact.created",
+    "contact.updated",
+    "invoice.paid",
+    "subscription.canceled",
+    "order.fulfilled",
 ]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -634,6 +711,406 @@ BUILDERS = {
 
 
 # ---------------------------------------------------------------------------------------
+# SalesOS bodies: {"id": "evt_...", "type", "timestamp", "organizationId", "data"}
+# ---------------------------------------------------------------------------------------
+
+SALESOS_ORG = "org_5f2c9a7e31b4"
+SO_TIME = "2026-11-23T14:00:00Z"  # the delivery time (SIGNING_TIME)
+SO_CREATED = "2026-10-05T13:12:44Z"
+SO_UPDATED = "2026-11-23T13:59:58Z"
+SO_OWNER = "usr_2b7d41c9e0a3"
+
+# One record per kind, so created/updated/... samples are about the same record.
+SO_LEAD = "lead_8f3a2c71d9e4"
+SO_CONTACT = "cont_41d7e9a2b6c3"
+SO_ACCOUNT = "acct_9c2e5b7a1f04"
+SO_OPPORTUNITY = "opp_3e8b1d6f2a95"
+SO_QUOTE = "quot_7a4c9e2b5d18"
+SO_ORDER = "ord_c5e1a8d3f7b2"
+SO_MEETING = "mtg_2d9f6b4e8a13"
+SO_TASK = "task_e7b3c1a9f502"
+
+
+def so_stamps(action: str) -> dict:
+    if action == "created":
+        return {"createdAt": SO_UPDATED, "updatedAt": SO_UPDATED}
+    return {"createdAt": SO_CREATED, "updatedAt": SO_UPDATED}
+
+
+def so_lead(action: str) -> dict:
+    status = {
+        "created": "NEW",
+        "updated": "CONTACTED",
+        "deleted": "UNQUALIFIED",
+        "converted": "CONVERTED",
+    }[action]
+    data = {
+        "id": SO_LEAD,
+        "firstName": "Jane",
+        "lastName": "Smith",
+        "email": "jane.smith@northwind.example",
+        "phone": "+1 555 0100 200",
+        "company": "Northwind Traders",
+        "title": "VP Operations",
+        "status": status,
+        "source": "WEBINAR",
+        "rating": "WARM" if action == "created" else "HOT",
+        "score": 42 if action == "created" else 77,
+        "ownerId": SO_OWNER,
+        **so_stamps(action),
+    }
+    if action == "updated":
+        data["changes"] = {
+            "status": {"from": "NEW", "to": "CONTACTED"},
+            "score": {"from": 42, "to": 77},
+        }
+    if action == "deleted":
+        data["deletedAt"] = SO_UPDATED
+        data["deletedBy"] = SO_OWNER
+    if action == "converted":
+        data["convertedAt"] = SO_UPDATED
+        data["convertedContactId"] = SO_CONTACT
+        data["convertedAccountId"] = SO_ACCOUNT
+        data["convertedOpportunityId"] = SO_OPPORTUNITY
+    return data
+
+
+def so_contact(action: str) -> dict:
+    updated = action == "updated"
+    data = {
+        "id": SO_CONTACT,
+        "firstName": "Jane",
+        "lastName": "Smith",
+        "email": "jane.smith@northwind.example",
+        "phone": "+1 555 0100 200",
+        "mobile": "+1 555 0100 201" if updated else None,
+        "title": "Chief Operating Officer" if updated else "VP Operations",
+        "department": "Operations",
+        "accountId": SO_ACCOUNT,
+        "ownerId": SO_OWNER,
+        "mailingAddress": {
+            "street": "1 Market St",
+            "city": "San Francisco",
+            "state": "CA",
+            "postalCode": "94105",
+            "country": "US",
+        },
+        "doNotEmail": False,
+        "tags": ["webinar-2026", "champion"] if updated else ["webinar-2026"],
+        **so_stamps(action),
+    }
+    if updated:
+        data["changes"] = {
+            "title": {"from": "VP Operations", "to": "Chief Operating Officer"},
+            "mobile": {"from": None, "to": "+1 555 0100 201"},
+        }
+    return data
+
+
+def so_account(action: str) -> dict:
+    updated = action == "updated"
+    data = {
+        "id": SO_ACCOUNT,
+        "name": "Northwind Traders",
+        "domain": "northwind.example",
+        "industry": "Food & Beverages",
+        "type": "CUSTOMER" if updated else "PROSPECT",
+        "employees": 180,
+        "annualRevenue": 42000000,
+        "currency": "USD",
+        "website": "https://northwind.example",
+        "billingAddress": {"city": "San Francisco", "state": "CA", "country": "US"},
+        "ownerId": SO_OWNER,
+        **so_stamps(action),
+    }
+    if updated:
+        data["changes"] = {"type": {"from": "PROSPECT", "to": "CUSTOMER"}}
+    return data
+
+
+def so_opportunity(action: str) -> dict:
+    stage = {
+        "created": "QUALIFICATION",
+        "updated": "PROPOSAL",
+        "won": "CLOSED_WON",
+        "lost": "CLOSED_LOST",
+    }[action]
+    probability = {"created": 20, "updated": 60, "won": 100, "lost": 0}[action]
+    data = {
+        "id": SO_OPPORTUNITY,
+        "name": "Northwind - two-site pilot",
+        "accountId": SO_ACCOUNT,
+        "contactId": SO_CONTACT,
+        "stage": stage,
+        "amount": 48500.00 if action != "created" else 36000.00,
+        "currency": "USD",
+        "probability": probability,
+        "closeDate": "2026-12-15",
+        "ownerId": SO_OWNER,
+        **so_stamps(action),
+    }
+    if action == "updated":
+        data["changes"] = {
+            "stage": {"from": "QUALIFICATION", "to": "PROPOSAL"},
+            "amount": {"from": 36000.00, "to": 48500.00},
+        }
+    if action == "won":
+        data["closedAt"] = SO_UPDATED
+        data["wonReason"] = "Best fit for multi-site roasting"
+    if action == "lost":
+        data["closedAt"] = SO_UPDATED
+        data["lostReason"] = "BUDGET"
+        data["lostReasonDetail"] = "Pilot postponed to next fiscal year"
+        data["competitor"] = "Contoso Coffee Systems"
+    return data
+
+
+def so_quote(action: str) -> dict:
+    status = {"created": "DRAFT", "approved": "APPROVED", "sent": "SENT"}[action]
+    data = {
+        "id": SO_QUOTE,
+        "quoteNumber": "Q-2026-0417",
+        "opportunityId": SO_OPPORTUNITY,
+        "accountId": SO_ACCOUNT,
+        "contactId": SO_CONTACT,
+        "status": status,
+        "currency": "USD",
+        "lineItems": [
+            {
+                "sku": "ROAST-PILOT",
+                "description": "Two-site roasting pilot",
+                "quantity": 2,
+                "unitPrice": 18000.00,
+                "discountPercent": 5,
+            },
+            {
+                "sku": "ONBOARD",
+                "description": "Onboarding and training",
+                "quantity": 1,
+                "unitPrice": 14300.00,
+                "discountPercent": 0,
+            },
+        ],
+        "subtotal": 50300.00,
+        "discount": 1800.00,
+        "tax": 0.00,
+        "total": 48500.00,
+        "validUntil": "2026-12-23",
+        "ownerId": SO_OWNER,
+        **so_stamps(action),
+    }
+    if action == "approved":
+        data["approvedAt"] = SO_UPDATED
+        data["approvedBy"] = "usr_9a1c5e7b3d20"
+    if action == "sent":
+        data["sentAt"] = SO_UPDATED
+        data["sentTo"] = ["jane.smith@northwind.example"]
+    return data
+
+
+def so_order(action: str) -> dict:
+    data = {
+        "id": SO_ORDER,
+        "orderNumber": "SO-2026-1182",
+        "quoteId": SO_QUOTE,
+        "opportunityId": SO_OPPORTUNITY,
+        "accountId": SO_ACCOUNT,
+        "status": "PENDING" if action == "created" else "COMPLETED",
+        "currency": "USD",
+        "total": 48500.00,
+        "items": 2,
+        "ownerId": SO_OWNER,
+        **so_stamps(action),
+    }
+    if action == "completed":
+        data["completedAt"] = SO_UPDATED
+        data["invoiceNumber"] = "INV-2026-3391"
+    return data
+
+
+def so_meeting(action: str) -> dict:
+    data = {
+        "id": SO_MEETING,
+        "title": "Northwind <> Acme: pilot kickoff",
+        "startTime": "2026-11-30T16:00:00Z" if action == "scheduled" else "2026-11-23T13:00:00Z",
+        "endTime": "2026-11-30T16:30:00Z" if action == "scheduled" else "2026-11-23T13:45:00Z",
+        "location": "https://meet.example/abc-defg-hij",
+        "status": "SCHEDULED" if action == "scheduled" else "COMPLETED",
+        "attendees": [
+            {
+                "email": "jane.smith@northwind.example",
+                "name": "Jane Smith",
+                "response": "ACCEPTED",
+            },
+            {
+                "email": "ada.lovelace@acme.example",
+                "name": "Ada Lovelace",
+                "response": "ACCEPTED",
+                "organizer": True,
+            },
+        ],
+        "contactId": SO_CONTACT,
+        "opportunityId": SO_OPPORTUNITY,
+        "ownerId": SO_OWNER,
+        **so_stamps("created" if action == "scheduled" else "updated"),
+    }
+    if action == "completed":
+        data["outcome"] = "POSITIVE"
+        data["notes"] = "Agreed on pilot sites: Zürich and Hamburg."
+    return data
+
+
+def so_task() -> dict:
+    return {
+        "id": SO_TASK,
+        "subject": "Send the pilot proposal",
+        "type": "EMAIL",
+        "priority": "HIGH",
+        "status": "COMPLETED",
+        "dueDate": "2026-11-25",
+        "completedAt": SO_UPDATED,
+        "completedBy": SO_OWNER,
+        "relatedTo": {"type": "OPPORTUNITY", "id": SO_OPPORTUNITY},
+        "contactId": SO_CONTACT,
+        "ownerId": SO_OWNER,
+        **so_stamps("updated"),
+    }
+
+
+SALESOS_BUILDERS = {
+    "lead.created": lambda: so_lead("created"),
+    "lead.updated": lambda: so_lead("updated"),
+    "lead.deleted": lambda: so_lead("deleted"),
+    "lead.converted": lambda: so_lead("converted"),
+    "contact.created": lambda: so_contact("created"),
+    "contact.updated": lambda: so_contact("updated"),
+    "account.created": lambda: so_account("created"),
+    "account.updated": lambda: so_account("updated"),
+    "opportunity.created": lambda: so_opportunity("created"),
+    "opportunity.updated": lambda: so_opportunity("updated"),
+    "opportunity.won": lambda: so_opportunity("won"),
+    "opportunity.lost": lambda: so_opportunity("lost"),
+    "quote.created": lambda: so_quote("created"),
+    "quote.approved": lambda: so_quote("approved"),
+    "quote.sent": lambda: so_quote("sent"),
+    "order.created": lambda: so_order("created"),
+    "order.completed": lambda: so_order("completed"),
+    "meeting.scheduled": lambda: so_meeting("scheduled"),
+    "meeting.completed": lambda: so_meeting("completed"),
+    "task.completed": so_task,
+}
+
+
+def salesos_event_id(name: str) -> str:
+    """A unique, fixed SalesOS event id for the sample called `name`."""
+    return "evt_" + stable_hex("salesos-event:" + name, 20)
+
+
+def salesos_payload(name: str, event_type: str, data: dict) -> dict:
+    return {
+        "id": salesos_event_id(name),
+        "type": event_type,
+        "timestamp": SO_TIME,
+        "organizationId": SALESOS_ORG,
+        "data": data,
+    }
+
+
+# ---------------------------------------------------------------------------------------
+# Standard Webhooks bodies: {"type", "timestamp", "data"}
+# ---------------------------------------------------------------------------------------
+
+
+def sw_contact(action: str) -> dict:
+    data = {
+        "id": "cont_41d7e9a2b6c3",
+        "email": "jane.smith@northwind.example",
+        "firstName": "Jane",
+        "lastName": "Smith",
+        "company": "Northwind Traders",
+        "title": "Chief Operating Officer" if action == "updated" else "VP Operations",
+        "createdAt": SO_CREATED if action == "updated" else SO_UPDATED,
+        "updatedAt": SO_UPDATED,
+    }
+    if action == "updated":
+        data["previousAttributes"] = {"title": "VP Operations"}
+    return data
+
+
+def sw_invoice_paid() -> dict:
+    return {
+        "id": "inv_5b2e8c1a7d30",
+        "number": "INV-2026-3391",
+        "customerId": "cus_7f1d3b9e2c48",
+        "status": "paid",
+        "currency": "usd",
+        "amountDue": 4850000,
+        "amountPaid": 4850000,
+        "lines": [
+            {"description": "Two-site roasting pilot", "quantity": 2, "amount": 3420000},
+            {"description": "Onboarding and training", "quantity": 1, "amount": 1430000},
+        ],
+        "periodStart": "2026-11-01T00:00:00Z",
+        "periodEnd": "2026-11-30T23:59:59Z",
+        "paidAt": SO_UPDATED,
+    }
+
+
+def sw_subscription_canceled() -> dict:
+    return {
+        "id": "sub_a3c9e1f7b524",
+        "customerId": "cus_7f1d3b9e2c48",
+        "plan": "team-annual",
+        "status": "canceled",
+        "quantity": 12,
+        "cancelAtPeriodEnd": False,
+        "canceledAt": SO_UPDATED,
+        "cancellationReason": "switched_provider",
+        "currentPeriodStart": "2026-01-01T00:00:00Z",
+        "currentPeriodEnd": "2026-12-31T23:59:59Z",
+    }
+
+
+def sw_order_fulfilled() -> dict:
+    return {
+        "id": "ord_c5e1a8d3f7b2",
+        "orderNumber": "SO-2026-1182",
+        "customerId": "cus_7f1d3b9e2c48",
+        "status": "fulfilled",
+        "shipments": [
+            {"carrier": "DHL", "trackingNumber": "JD014600006281230099", "items": 2},
+        ],
+        "fulfilledAt": SO_UPDATED,
+    }
+
+
+STANDARD_BUILDERS = {
+    "contact.created": lambda: sw_contact("created"),
+    "contact.updated": lambda: sw_contact("updated"),
+    "invoice.paid": sw_invoice_paid,
+    "subscription.canceled": sw_subscription_canceled,
+    "order.fulfilled": sw_order_fulfilled,
+}
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def standard_message_id(name: str) -> str:
+    """A unique, fixed webhook-id for the sample called `name`: "msg_" and 27 base62
+    characters, shaped like the KSUID-based ids Standard Webhooks senders use."""
+    n = int.from_bytes(hashlib.sha256(("standard-msg:" + name).encode("utf-8")).digest(), "big")
+    chars = []
+    for _ in range(27):
+        n, r = divmod(n, 62)
+        chars.append(BASE62[r])
+    return "msg_" + "".join(chars)
+
+
+def standard_payload(event_type: str, data: dict) -> dict:
+    return {"type": event_type, "timestamp": SO_TIME, "data": data}
+
+
+# ---------------------------------------------------------------------------------------
 # Signing and the Function URL event
 # ---------------------------------------------------------------------------------------
 
@@ -646,6 +1123,29 @@ def compact(resource: dict | list) -> bytes:
 def sign(body: bytes, token: str = TEST_TOKEN) -> str:
     """Salesloft's signature: lowercase hex HMAC-SHA1 of the raw body, keyed with the token."""
     return hmac.new(token.encode("utf-8"), body, hashlib.sha1).hexdigest()
+
+
+def sign_timestamped(body: bytes, timestamp: int | str, token: str = TEST_TOKEN) -> str:
+    """Salesloft's timestamped variant: hex HMAC-SHA256 of "{timestamp}.{body}"."""
+    message = f"{timestamp}.".encode("ascii") + body
+    return hmac.new(token.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+def sign_salesos(body: bytes, secret: str = SALESOS_SECRET) -> str:
+    """SalesOS's signature: hex HMAC-SHA256 of the raw body, keyed with the secret's bytes."""
+    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def standard_mac(msg_id: str, timestamp: int | str, body: bytes, key: bytes = STANDARD_KEY) -> str:
+    """Base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
+    decoded secret bytes (Standard Webhooks, symmetric v1)."""
+    message = f"{msg_id}.{timestamp}.".encode("utf-8") + body
+    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode("ascii")
+
+
+def sign_standard(msg_id: str, timestamp: int | str, body: bytes, key: bytes = STANDARD_KEY) -> str:
+    """A webhook-signature header with the one "v1,<base64>" entry."""
+    return "v1," + standard_mac(msg_id, timestamp, body, key)
 
 
 def stable_hex(name: str, length: int) -> str:
@@ -662,11 +1162,15 @@ def function_url_event(
     base64_body: str | None = None,
     event_type: str | None = None,
     signature: str | None = None,
+    extra_headers: dict[str, str] | None = None,
+    user_agent: str = USER_AGENT,
 ) -> dict:
     """A Lambda Function URL request event (payload format 2.0).
 
     `body` is sent as text; `base64_body`, when given, is sent verbatim with
     isBase64Encoded = true (and `body`, if also given, is what it decodes to).
+    `event_type` and `signature` are Salesloft's headers; `extra_headers` (another sender's
+    signature headers, say) follow them.
     """
     h = stable_hex(name, 32)
     request_id = f"{h[0:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
@@ -676,12 +1180,13 @@ def function_url_event(
         headers["content-type"] = "application/json"
         if body is not None:
             headers["content-length"] = str(len(body))
-    headers["user-agent"] = USER_AGENT
+    headers["user-agent"] = user_agent
     headers["accept-encoding"] = "gzip"
     if event_type is not None:
         headers["x-salesloft-event"] = event_type
     if signature is not None:
         headers["x-salesloft-signature"] = signature
+    headers.update(extra_headers or {})
     headers.update(
         {
             "host": DOMAIN,
@@ -709,7 +1214,7 @@ def function_url_event(
                 "path": path,
                 "protocol": "HTTP/1.1",
                 "sourceIp": SOURCE_IP,
-                "userAgent": USER_AGENT,
+                "userAgent": user_agent,
             },
             "requestId": request_id,
             "routeKey": "$default",
@@ -735,28 +1240,180 @@ def signed_event(name: str, event_type: str, body: bytes, path: str = "/saleslof
     )
 
 
+def timestamped_event(
+    name: str,
+    event_type: str,
+    body: bytes,
+    *,
+    timestamp: int | None = SIGNING_TIME,
+    signature: str | None = None,
+) -> dict:
+    """A delivery of Salesloft's timestamped variant; signed at `timestamp` unless a
+    `signature` is given; no x-salesloft-timestamp header when `timestamp` is None."""
+    if signature is None:
+        signature = sign_timestamped(body, SIGNING_TIME if timestamp is None else timestamp)
+    extra = {} if timestamp is None else {"x-salesloft-timestamp": str(timestamp)}
+    return function_url_event(
+        name, body=body, event_type=event_type, signature=signature, extra_headers=extra
+    )
+
+
+SALESOS_USER_AGENT = "SalesOS-Webhooks/1.0"
+STANDARD_USER_AGENT = "Standard-Webhooks-Sender/1.0"
+
+
+def salesos_event(name: str, body: bytes, signature: str | None, path: str = "/salesos") -> dict:
+    """A SalesOS delivery (x-webhook-signature; no header when `signature` is None)."""
+    extra = {} if signature is None else {"x-webhook-signature": signature}
+    return function_url_event(
+        name, path=path, body=body, extra_headers=extra, user_agent=SALESOS_USER_AGENT
+    )
+
+
+def standard_event(
+    name: str,
+    body: bytes,
+    *,
+    msg_id: str | None,
+    timestamp: int | None = SIGNING_TIME,
+    signature: str | None,
+) -> dict:
+    """A Standard Webhooks delivery; a header given as None is left out."""
+    extra = {}
+    if msg_id is not None:
+        extra["webhook-id"] = msg_id
+    if timestamp is not None:
+        extra["webhook-timestamp"] = str(timestamp)
+    if signature is not None:
+        extra["webhook-signature"] = signature
+    return function_url_event(
+        name, path="/standard", body=body, extra_headers=extra, user_agent=STANDARD_USER_AGENT
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # The sample set
 # ---------------------------------------------------------------------------------------
 
 
-def salesloft_samples() -> list[tuple[str, dict, int, str, str | None]]:
-    """(relative path, event, expected status, description, expected error code) for every
-    event type."""
-    missing = [t for t in EVENT_TYPES if t not in BUILDERS]
-    extra = [t for t in BUILDERS if t not in EVENT_TYPES]
-    if missing or extra or len(EVENT_TYPES) != len(set(EVENT_TYPES)):
-        raise SystemExit(f"event type list and builders disagree: missing={missing} extra={extra}")
+@dataclass(frozen=True)
+class Sample:
+    """One generated file and its manifest entry."""
+
+    rel: str  # path relative to the repository root
+    event: dict  # the Function URL request event
+    status: int  # expect_status
+    description: str
+    error: str | None = None  # expect_error: the "error" code of a refusal
+    provider: str | None = "salesloft"  # "salesloft" | "salesos" | "standard" | None
+    config: str = "default"  # "default" | "salesloft_timestamped" | "salesloft_only"
+    now: int | None = None  # unix seconds the test must use as the current time
+
+    def manifest_entry(self) -> dict:
+        entry: dict = {
+            "file": self.rel,
+            "expect_status": self.status,
+            "description": self.description,
+        }
+        if self.error is not None:
+            entry["expect_error"] = self.error
+        entry["provider"] = self.provider
+        entry["config"] = self.config
+        if self.now is not None:
+            entry["now"] = self.now
+        return entry
+
+
+CONFIGS = ("default", "salesloft_timestamped", "salesloft_only")
+PROVIDERS = ("salesloft", "salesos", "standard", None)
+
+
+def check_types(name: str, types: list[str], builders: dict) -> None:
+    missing = [t for t in types if t not in builders]
+    extra = [t for t in builders if t not in types]
+    if missing or extra or len(types) != len(set(types)):
+        raise SystemExit(
+            f"{name}: type list and builders disagree: missing={missing} extra={extra}"
+        )
+
+
+def salesloft_samples() -> list[Sample]:
+    """One accepted sample for every Salesloft event type."""
+    check_types("Salesloft", EVENT_TYPES, BUILDERS)
     samples = []
     for event_type in EVENT_TYPES:
         body = compact(BUILDERS[event_type]())
         samples.append(
-            (
+            Sample(
                 f"events/salesloft/{event_type}.json",
                 signed_event(f"salesloft/{event_type}", event_type, body),
                 202,
                 f"a validly signed {event_type} delivery is accepted",
-                None,
+            )
+        )
+    return samples
+
+
+# The Salesloft event types with a timestamped-variant sample.
+TIMESTAMPED_EVENT_TYPES = ["person_updated", "task_completed"]
+
+
+def salesloft_timestamped_samples() -> list[Sample]:
+    """Accepted samples of Salesloft's timestamped variant (config salesloft_timestamped)."""
+    samples = []
+    for event_type in TIMESTAMPED_EVENT_TYPES:
+        body = compact(BUILDERS[event_type]())
+        samples.append(
+            Sample(
+                f"events/salesloft_timestamped/{event_type}.json",
+                timestamped_event(f"salesloft_timestamped/{event_type}", event_type, body),
+                202,
+                f"a {event_type} delivery signed with the timestamped HMAC-SHA256 variant at"
+                " the current time is accepted by a timestamped deployment",
+                config="salesloft_timestamped",
+                now=SIGNING_TIME,
+            )
+        )
+    return samples
+
+
+def salesos_samples() -> list[Sample]:
+    """One accepted sample for every SalesOS event type."""
+    check_types("SalesOS", SALESOS_EVENT_TYPES, SALESOS_BUILDERS)
+    samples = []
+    for event_type in SALESOS_EVENT_TYPES:
+        name = f"salesos/{event_type}"
+        body = compact(salesos_payload(name, event_type, SALESOS_BUILDERS[event_type]()))
+        samples.append(
+            Sample(
+                f"events/salesos/{event_type}.json",
+                salesos_event(name, body, sign_salesos(body)),
+                202,
+                f"a validly signed SalesOS {event_type} delivery is accepted",
+                provider="salesos",
+            )
+        )
+    return samples
+
+
+def standard_samples() -> list[Sample]:
+    """Accepted Standard Webhooks samples, signed at SIGNING_TIME."""
+    check_types("Standard Webhooks", STANDARD_EVENT_TYPES, STANDARD_BUILDERS)
+    samples = []
+    for event_type in STANDARD_EVENT_TYPES:
+        name = f"standard/{event_type}"
+        body = compact(standard_payload(event_type, STANDARD_BUILDERS[event_type]()))
+        msg_id = standard_message_id(name)
+        samples.append(
+            Sample(
+                f"events/standard/{event_type}.json",
+                standard_event(
+                    name, body, msg_id=msg_id, signature=sign_standard(msg_id, SIGNING_TIME, body)
+                ),
+                202,
+                f"a validly signed Standard Webhooks {event_type} delivery is accepted",
+                provider="standard",
+                now=SIGNING_TIME,
             )
         )
     return samples
@@ -777,12 +1434,26 @@ ERRORS = {
 }
 
 
-def case_samples() -> list[tuple[str, dict, int, str, str | None]]:
+# Cases that are about the path or the method only, not about a sender: provider null.
+NO_PROVIDER_CASES = {"wrong_method", "unknown_path", "health"}
+
+
+def case_samples() -> list[Sample]:
+    """The original Salesloft (and path/method) cases, in their original order."""
     cases = []
 
     def add(name: str, event: dict, status: int, description: str) -> None:
-        error = ERRORS.get(name)
-        cases.append((f"events/cases/{name}.json", event, status, description, error))
+        provider = None if name in NO_PROVIDER_CASES else "salesloft"
+        cases.append(
+            Sample(
+                f"events/cases/{name}.json",
+                event,
+                status,
+                description,
+                ERRORS.get(name),
+                provider=provider,
+            )
+        )
 
     tampered = person("updated", ident=2_000_010)
     original = compact(tampered)
@@ -925,6 +1596,231 @@ def case_samples() -> list[tuple[str, dict, int, str, str | None]]:
     return cases
 
 
+def scheme_case_samples() -> list[Sample]:
+    """Rejections (and the one multi-signature acceptance) of SalesOS, the timestamped
+    Salesloft variant and Standard Webhooks; appended after the original cases."""
+    cases: list[Sample] = []
+
+    def add(name: str, event: dict, status: int, description: str, error: str | None, **kw):
+        cases.append(Sample(f"events/cases/{name}.json", event, status, description, error, **kw))
+
+    # ---- SalesOS (config default, no clock: the scheme signs no timestamp) ----
+
+    def so_body(name: str, **drop: bool) -> bytes:
+        payload = salesos_payload(name, "lead.updated", so_lead("updated"))
+        for key in drop:
+            del payload[key]
+        return compact(payload)
+
+    def so_case(name, body, signature, status, description, error, config="default"):
+        event = salesos_event(f"cases/{name}", body, signature)
+        add(name, event, status, description, error, provider="salesos", config=config)
+
+    body = so_body("cases/salesos_wrong_key")
+    so_case(
+        "salesos_wrong_key",
+        body,
+        sign_salesos(body, secret="so_some_other_secret_9876543210"),
+        401,
+        "SalesOS: the HMAC-SHA256 was made with a different secret",
+        "invalid_signature",
+    )
+    body = so_body("cases/salesos_truncated_signature")
+    so_case(
+        "salesos_truncated_signature",
+        body,
+        sign_salesos(body)[:40],
+        401,
+        "SalesOS: the right signature cut to its first 40 hex characters (a SHA-1's length)",
+        "invalid_signature",
+    )
+    body = so_body("cases/salesos_base64_signature")
+    so_case(
+        "salesos_base64_signature",
+        body,
+        base64.b64encode(bytes.fromhex(sign_salesos(body))).decode("ascii"),
+        401,
+        "SalesOS: the right HMAC-SHA256 digest, but base64-encoded instead of hex",
+        "invalid_signature",
+    )
+    body = so_body("cases/salesos_missing_type", type=True)
+    so_case(
+        "salesos_missing_type",
+        body,
+        sign_salesos(body),
+        400,
+        "SalesOS: validly signed, but the body has no \"type\"",
+        "missing_event_type",
+    )
+    body = so_body("cases/salesos_missing_id", id=True)
+    so_case(
+        "salesos_missing_id",
+        body,
+        sign_salesos(body),
+        400,
+        "SalesOS: validly signed, but the body has no \"id\"",
+        "missing_event_id",
+    )
+    body = so_body("cases/salesos_not_served")
+    so_case(
+        "salesos_not_served",
+        body,
+        sign_salesos(body),
+        404,
+        "SalesOS: a validly signed delivery to a deployment with no SalesOS secret"
+        " (config salesloft_only) is not served",
+        "not_found",
+        config="salesloft_only",
+    )
+
+    # ---- Salesloft, timestamped variant (config salesloft_timestamped, now SIGNING_TIME) ----
+
+    def ts_case(name, ident, description, **event_kw):
+        body = compact(person("updated", ident=ident))
+        add(
+            name,
+            timestamped_event(f"cases/{name}", "person_updated", body, **event_kw),
+            401,
+            description,
+            "invalid_signature",
+            config="salesloft_timestamped",
+            now=SIGNING_TIME,
+        )
+
+    ts_case(
+        "salesloft_timestamped_stale",
+        2_000_020,
+        f"timestamped Salesloft: correctly signed at now - 600 s (outside the {TOLERANCE_S} s"
+        " window): a replay",
+        timestamp=SIGNING_TIME - 600,
+    )
+    ts_case(
+        "salesloft_timestamped_future",
+        2_000_021,
+        f"timestamped Salesloft: correctly signed at now + 600 s (outside the {TOLERANCE_S} s"
+        " window)",
+        timestamp=SIGNING_TIME + 600,
+    )
+    ts_case(
+        "salesloft_timestamped_missing_timestamp",
+        2_000_022,
+        "timestamped Salesloft: signed at now, but without the x-salesloft-timestamp header",
+        timestamp=None,
+    )
+    sha1_body = compact(person("updated", ident=2_000_023))
+    add(
+        "salesloft_timestamped_sha1_signature",
+        timestamped_event(
+            "cases/salesloft_timestamped_sha1_signature",
+            "person_updated",
+            sha1_body,
+            signature=sign(sha1_body),
+        ),
+        401,
+        "timestamped Salesloft: the plain HMAC-SHA1 signature (with a current timestamp) is"
+        " refused once the deployment uses the timestamped variant",
+        "invalid_signature",
+        config="salesloft_timestamped",
+        now=SIGNING_TIME,
+    )
+
+    # ---- Standard Webhooks (config default, now SIGNING_TIME) ----
+
+    def sw_body(action: str = "updated") -> bytes:
+        return compact(standard_payload(f"contact.{action}", sw_contact(action)))
+
+    def sw_case(name, body, status, description, error, **event_kw):
+        add(
+            name,
+            standard_event(f"cases/{name}", body, **event_kw),
+            status,
+            description,
+            error,
+            provider="standard",
+            now=SIGNING_TIME,
+        )
+
+    name = "standard_wrong_key"
+    body, msg_id = sw_body(), standard_message_id(f"cases/{name}")
+    sw_case(
+        name,
+        body,
+        401,
+        "Standard Webhooks: signed with a different secret",
+        "invalid_signature",
+        msg_id=msg_id,
+        signature=sign_standard(msg_id, SIGNING_TIME, body, key=b"sw_some_other_secret_9876543210"),
+    )
+    name = "standard_stale"
+    body, msg_id = sw_body(), standard_message_id(f"cases/{name}")
+    sw_case(
+        name,
+        body,
+        401,
+        f"Standard Webhooks: correctly signed at now - 600 s (outside the {TOLERANCE_S} s"
+        " window): a replay",
+        "invalid_signature",
+        msg_id=msg_id,
+        timestamp=SIGNING_TIME - 600,
+        signature=sign_standard(msg_id, SIGNING_TIME - 600, body),
+    )
+    name = "standard_missing_id"
+    body, msg_id = sw_body(), standard_message_id(f"cases/{name}")
+    sw_case(
+        name,
+        body,
+        401,
+        "Standard Webhooks: correctly signed, but the webhook-id header is missing",
+        "invalid_signature",
+        msg_id=None,
+        signature=sign_standard(msg_id, SIGNING_TIME, body),
+    )
+    name = "standard_non_v1_only"
+    body, msg_id = sw_body(), standard_message_id(f"cases/{name}")
+    # A v1a (asymmetric, ed25519) entry is 64 bytes; a receiver with a symmetric secret skips
+    # it, so nothing is left to check.
+    v1a = base64.b64encode(hashlib.sha512(b"not an ed25519 signature" + body).digest()).decode()
+    sw_case(
+        name,
+        body,
+        401,
+        "Standard Webhooks: the signature header has only a v1a entry, no v1 one",
+        "invalid_signature",
+        msg_id=msg_id,
+        signature=f"v1a,{v1a}",
+    )
+    name = "standard_multi_signature"
+    body, msg_id = sw_body("created"), standard_message_id(f"cases/{name}")
+    old_key = "v1," + standard_mac(
+        msg_id, SIGNING_TIME, body, key=b"sw_previous_secret_before_rotation"
+    )
+    v1a = base64.b64encode(hashlib.sha512(b"not an ed25519 signature" + body).digest()).decode()
+    sw_case(
+        name,
+        body,
+        202,
+        "Standard Webhooks: during a key rotation the header carries three entries (old key,"
+        " a v1a entry, current key); the matching one is enough",
+        None,
+        msg_id=msg_id,
+        signature=f"{old_key} v1a,{v1a} {sign_standard(msg_id, SIGNING_TIME, body)}",
+    )
+    name = "standard_missing_type"
+    msg_id = standard_message_id(f"cases/{name}")
+    body = compact({"timestamp": SO_TIME, "data": sw_contact("updated")})
+    sw_case(
+        name,
+        body,
+        400,
+        "Standard Webhooks: validly signed, but the body has no \"type\"",
+        "missing_event_type",
+        msg_id=msg_id,
+        signature=sign_standard(msg_id, SIGNING_TIME, body),
+    )
+
+    return cases
+
+
 # ---------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------
@@ -953,21 +1849,37 @@ def main(argv: list[str]) -> int:
         print(f"usage: {argv[0]} [--check]", file=sys.stderr)
         return 2
 
-    samples = salesloft_samples() + case_samples()
+    # Manifest order: the original Salesloft samples and cases first, new ones appended, so
+    # the order of existing entries never changes.
+    samples = (
+        salesloft_samples()
+        + case_samples()
+        + salesos_samples()
+        + standard_samples()
+        + salesloft_timestamped_samples()
+        + scheme_case_samples()
+    )
     files: dict[str, str] = {}
     manifest = []
-    for rel, event, status, description, error in samples:
+    for sample in samples:
+        rel, event = sample.rel, sample.event
+        if rel in files:
+            raise SystemExit(f"{rel}: generated twice")
+        if sample.config not in CONFIGS or sample.provider not in PROVIDERS:
+            raise SystemExit(
+                f"{rel}: unknown config {sample.config!r} or provider {sample.provider!r}"
+            )
         size = len(body_bytes(event))
         if size > MAX_BODY_BYTES:
             raise SystemExit(f"{rel}: body is {size} bytes, over {MAX_BODY_BYTES}")
         files[rel] = render(event)
-        entry = {"file": rel, "expect_status": status, "description": description}
-        if error is not None:
-            entry["expect_error"] = error
-        manifest.append(entry)
+        manifest.append(sample.manifest_entry())
     files["events/manifest.json"] = render(manifest)
 
-    owned = [EVENTS_DIR / "salesloft", EVENTS_DIR / "cases"]
+    owned = [
+        EVENTS_DIR / folder
+        for folder in ("salesloft", "salesloft_timestamped", "salesos", "standard", "cases")
+    ]
     stale = [
         p
         for d in owned
@@ -1000,10 +1912,14 @@ def main(argv: list[str]) -> int:
     for p in stale:
         p.unlink()
 
-    accepted = sum(1 for sample in samples if sample[2] == 202)
+    accepted = sum(1 for sample in samples if sample.status == 202)
+    folders: dict[str, int] = {}
+    for sample in samples:
+        folder = sample.rel.split("/")[1]
+        folders[folder] = folders.get(folder, 0) + 1
+    counts = ", ".join(f"{folder} {n}" for folder, n in folders.items())
     print(
-        f"gen_events: {len(EVENT_TYPES)} Salesloft event types + {len(samples) - len(EVENT_TYPES)} cases"
-        f" = {len(samples)} samples ({accepted} expect 202) in events/; "
+        f"gen_events: {len(samples)} samples ({counts}; {accepted} expect 202) in events/; "
         f"{len(changed)} file(s) written, {len(stale)} stale removed"
     )
     return 0
