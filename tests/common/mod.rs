@@ -66,23 +66,26 @@ pub struct Moto {
 }
 
 impl Moto {
+    /// Starts `tools/moto_serial.py` (moto with serialised request handling, so conditional
+    /// writes are atomic as in DynamoDB; see that file) with the venv's Python.
     pub fn start() -> Self {
-        let bin = std::env::var("MOTO_SERVER")
+        let python = std::env::var("MOTO_PYTHON")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| repo_path(".venv/bin/moto_server"));
+            .unwrap_or_else(|_| repo_path(".venv/bin/python"));
         assert!(
-            bin.exists(),
-            "moto_server not found at {}: run `make setup` (or `make test`, which does it)",
-            bin.display()
+            python.exists(),
+            "{} not found: run `make setup` (or `make test`, which does it)",
+            python.display()
         );
         let port = free_port();
-        let child = Command::new(&bin)
+        let child = Command::new(&python)
+            .arg(repo_path("tools/moto_serial.py"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start moto_server");
+            .expect("start moto");
         let guard = ChildGuard(child);
         wait_for_port(port, Duration::from_secs(60));
         Moto {
