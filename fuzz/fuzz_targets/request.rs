@@ -1,0 +1,78 @@
+//! Fuzzes the whole request-to-response path (router, limits, base64, verifier, parser,
+//! service, status table) with the in-memory ports. The input is either a whole Function URL
+//! event (when it parses as JSON) or a body that is signed correctly and posted to a path the
+//! first byte picks. Must never panic and never answer 5xx (the in-memory stores never fail).
+#![no_main]
+
+use std::time::Duration;
+
+use libfuzzer_sys::fuzz_target;
+use salesloft_webhooks::dedup::MemoryDedupStore;
+use salesloft_webhooks::http::{handle, Limits};
+use salesloft_webhooks::publish::MemoryPublisher;
+use salesloft_webhooks::routing::RouteTable;
+use salesloft_webhooks::service::{Invocation, Service};
+use salesloft_webhooks::signature::{hmac_sha256_hex, salesloft_signature, Provider, Secret, Verifier};
+
+const KEY: &str = "fuzz-key";
+
+fuzz_target!(|data: &[u8]| {
+    let event = match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(v) => v,
+        Err(_) => {
+            let (control, body) = match data.split_first() {
+                Some((c, b)) => (*c, b),
+                None => (0, &data[..0]),
+            };
+            let text = String::from_utf8_lossy(body).to_string();
+            let (path, headers) = if control % 2 == 0 {
+                let event_type = ["person_updated", "", "bad type", "x\ny"][(control as usize / 2) % 4];
+                (
+                    "/salesloft",
+                    serde_json::json!({
+                        "x-salesloft-signature": salesloft_signature(KEY.as_bytes(), text.as_bytes()),
+                        "x-salesloft-event": event_type,
+                    }),
+                )
+            } else {
+                (
+                    "/salesos",
+                    serde_json::json!({"x-webhook-signature": hmac_sha256_hex(KEY.as_bytes(), &[text.as_bytes()])}),
+                )
+            };
+            serde_json::json!({
+                "rawPath": path,
+                "headers": headers,
+                "requestContext": {"http": {"method": "POST"}},
+                "body": text,
+                "isBase64Encoded": false,
+            })
+        }
+    };
+    let verifier = Verifier::default()
+        .with_salesloft(vec![Secret::new(KEY)])
+        .with_salesos(vec![Secret::new(KEY)]);
+    let service = Service::new(
+        MemoryDedupStore::new(),
+        MemoryPublisher::new(),
+        verifier,
+        RouteTable::new(
+            Some("http://127.0.0.1:1/123456789012/q".into()),
+            vec![],
+            &[Provider::Salesloft, Provider::SalesOs],
+        )
+        .unwrap(),
+        Duration::from_secs(604_800),
+    );
+    let inv = Invocation {
+        now_ms: 1_795_442_400_000,
+        deadline_ms: 1_795_442_406_000,
+        claim_token: "fuzz".into(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let response = runtime.block_on(handle(&service, Limits { max_body_bytes: 64 * 1024 }, event, &inv));
+    assert!(response.status_code < 500, "{} {}", response.status_code, response.body);
+    if response.status_code == 202 {
+        assert_eq!(service.publisher().total(), 1);
+    }
+});
