@@ -57,6 +57,10 @@ pub struct FunctionUrlResponse {
     pub headers: BTreeMap<String, String>,
     pub body: String,
     pub is_base64_encoded: bool,
+    /// Always sent (empty): Function URLs accept it, and emulators such as cargo-lambda's
+    /// refuse a response without it.
+    #[serde(default)]
+    pub cookies: Vec<String>,
 }
 
 impl FunctionUrlResponse {
@@ -66,6 +70,7 @@ impl FunctionUrlResponse {
             headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
             body: body.to_string(),
             is_base64_encoded: false,
+            cookies: Vec::new(),
         }
     }
 

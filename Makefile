@@ -1,0 +1,87 @@
+# salesloft-webhooks: local development.
+#
+#   make setup     create .venv with moto[server], cargo-lambda, aws-sam-cli (idempotent)
+#   make dev       moto + table/queues + `cargo lambda watch` on 127.0.0.1:$(WATCH_PORT)
+#   make send      replay a Function URL event file as a real HTTP request (EVENT=...)
+#   make queue     print the messages on the local queues (QUEUE=name, DELETE=1)
+#   make build     release build for Lambda: target/lambda/webhook/bootstrap
+#   make lint      rustfmt check + clippy with warnings denied
+#
+# Everything talks to 127.0.0.1 only, with fake AWS credentials.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON     ?= python3
+VENV       ?= .venv
+MOTO_PORT  ?= 4566
+WATCH_PORT ?= 9000
+EVENT      ?= events/salesloft/person_updated.json
+QUEUE      ?=
+DELETE     ?=
+INVOKE     ?=
+CARGO      ?= cargo
+
+VENV_PY    := $(VENV)/bin/python
+STAMP      := $(VENV)/.stamp
+MOTO_URL   := http://127.0.0.1:$(MOTO_PORT)
+# Fake credentials for the tools that talk to moto.
+LOCAL_AWS  := AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 \
+              AWS_DEFAULT_REGION=us-east-1 AWS_ENDPOINT_URL=$(MOTO_URL)
+
+# `cargo lambda build` defaults (verified here with cargo-lambda 1.9.2 on x86_64 Debian 12):
+# target x86_64-unknown-linux-gnu, linked by cargo-zigbuild with the zig that the cargo-lambda
+# wheel ships (hence .venv/bin on PATH), plus `panic=abort` and `-C target-cpu=haswell`. zig
+# links against an old glibc (the binary needs GLIBC_2.30 at most), so the bootstrap runs on
+# provided.al2023 whatever the build host's glibc. Override with e.g.
+#   make build LAMBDA_BUILD_FLAGS=--arm64                 # Graviton (zig cross-links)
+#   make build LAMBDA_BUILD_FLAGS='--compiler cargo'      # no zig: host linker, host glibc
+LAMBDA_BUILD_FLAGS ?=
+
+.PHONY: help setup dev send queue build lint
+
+help:
+	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
+
+# --- setup ------------------------------------------------------------------------------
+setup: $(STAMP)
+
+# The venv itself. Debian/Ubuntu ship python3 without ensurepip unless python3-venv is
+# installed: only then, install it with apt-get (sudo when not root) and retry.
+$(VENV_PY):
+	@if ! $(PYTHON) -m venv $(VENV); then \
+	  echo "setup: '$(PYTHON) -m venv' failed; installing python3-venv with apt-get" >&2; \
+	  rm -rf $(VENV); \
+	  SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y python3-venv && \
+	  $(PYTHON) -m venv $(VENV); \
+	fi
+
+# Reinstalls only when requirements-dev.txt changes (or the venv is new).
+$(STAMP): requirements-dev.txt | $(VENV_PY)
+	$(VENV_PY) -m pip install -r requirements-dev.txt
+	@touch $@
+
+# --- dev loop ---------------------------------------------------------------------------
+dev: setup
+	VENV=$(VENV) MOTO_PORT=$(MOTO_PORT) WATCH_PORT=$(WATCH_PORT) scripts/dev.sh
+
+# Standard library only: works with any python3, venv or not.
+send:
+	$(PYTHON) tools/send.py --port $(WATCH_PORT)$(if $(INVOKE), --invoke) $(EVENT)
+
+queue: setup
+	$(LOCAL_AWS) $(VENV_PY) tools/queues.py --endpoint $(MOTO_URL)$(if $(QUEUE), --queue $(QUEUE))$(if $(DELETE), --delete)
+
+# --- build and checks --------------------------------------------------------------------
+build: setup
+	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/cargo-lambda lambda build \
+	  --release --bin webhook $(LAMBDA_BUILD_FLAGS)
+	@ls -l target/lambda/webhook/bootstrap
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+# --- tests ------------------------------------------------------------------------------
+# test: defined below by the core engineer
