@@ -20,7 +20,8 @@ own {statusCode, headers, body} answer is printed. That bypasses cargo lambda's 
 emulation, which is useful to replay an event exactly (e.g. an isBase64Encoded body that is
 not base64, which real HTTP cannot carry) or when that emulation is what fails.
 
-Exit status: 0 when an HTTP response came back (whatever its status), 2 when there was none
+Exit status: 0 when an HTTP response came back (whatever its status, unless --expect names
+another), 1 when --expect did not match, 2 when there was none
 (nothing listening, timeout) or the event file is unusable.
 
 Standard library only: any python3 (3.8+) runs it.
@@ -80,6 +81,10 @@ def main() -> int:
     parser.add_argument("--function", default="webhook", help="function name in the URL")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds (the first call may wait for a build)")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the request")
+    parser.add_argument(
+        "--expect", type=int, metavar="STATUS",
+        help="exit 1 unless the answer has this HTTP status (for scripts and smoke tests)",
+    )
     parser.add_argument(
         "--invoke", action="store_true",
         help="post the event itself to the Lambda Invoke API instead of replaying it as HTTP",
@@ -143,11 +148,13 @@ def main() -> int:
         # cargo lambda's own problem+json answer, not the function's.
         print(
             "send: note: this 500 comes from cargo lambda watch, not from the function: it could "
-            "not turn the function's reply into an HTTP response (its Function URL emulation "
-            "needs a \"cookies\" array in the reply). The watch log shows what the function "
-            "answered; `make send INVOKE=1` shows the reply itself.",
+            "not turn the function's reply into an HTTP response. The watch log shows what the "
+            "function answered; `make send INVOKE=1` shows the reply itself.",
             file=sys.stderr,
         )
+    if args.expect is not None and status != args.expect:
+        print(f"send: expected HTTP {args.expect}, got {status}", file=sys.stderr)
+        return 1
     return 0
 
 
