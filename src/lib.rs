@@ -6,6 +6,7 @@
 //! URL adapter and the status table); `main.rs` (bootstrap).
 
 pub mod config;
+pub mod consumer;
 pub mod dedup;
 pub mod envelope;
 pub mod event;
