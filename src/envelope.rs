@@ -11,9 +11,7 @@ pub const VERSION: u32 = 1;
 /// Writes the envelope for `event`. The payload was validated as a JSON object by
 /// [`Event::parse`], so splicing it in keeps the document valid.
 pub fn envelope(event: &Event<'_>, received_at: &str) -> String {
-    // The parser only accepts UTF-8 JSON, so this conversion cannot fail for a parsed event;
-    // the lossy form is a belt-and-braces fallback that never panics.
-    let payload = String::from_utf8_lossy(event.payload());
+    let payload = event.payload_str();
     let mut out = String::with_capacity(payload.len() + 256);
     out.push_str("{\"version\":");
     out.push_str(&VERSION.to_string());
@@ -26,7 +24,7 @@ pub fn envelope(event: &Event<'_>, received_at: &str) -> String {
     out.push_str(",\"received_at\":");
     push_json_string(&mut out, received_at);
     out.push_str(",\"payload\":");
-    out.push_str(&payload);
+    out.push_str(payload);
     out.push('}');
     out
 }

@@ -51,7 +51,8 @@ pub struct Event<'a> {
     event_type: String,
     event_id: String,
     resource_id: Option<String>,
-    payload: &'a [u8],
+    /// Validated UTF-8 JSON, the sender's bytes unchanged.
+    payload: &'a str,
 }
 
 impl<'a> Event<'a> {
@@ -59,7 +60,7 @@ impl<'a> Event<'a> {
     /// that reaches the service has passed signature verification.
     pub fn parse(verified: Verified<'a>) -> Result<Self, ParseError> {
         let body = verified.body();
-        let probe = probe_object(body)?;
+        let (text, probe) = probe_object(body)?;
         let provider = verified.provider();
         let event_type = match provider {
             Provider::Salesloft => verified
@@ -100,7 +101,7 @@ impl<'a> Event<'a> {
             event_type,
             event_id,
             resource_id,
-            payload: body,
+            payload: text,
         })
     }
 
@@ -120,6 +121,10 @@ impl<'a> Event<'a> {
     }
     /// The sender's JSON body, byte for byte.
     pub fn payload(&self) -> &'a [u8] {
+        self.payload.as_bytes()
+    }
+    /// The same, as text (validated once, when parsed).
+    pub fn payload_str(&self) -> &'a str {
         self.payload
     }
     /// The idempotency key: `{provider}#{event_id}`.
@@ -166,7 +171,7 @@ where
     })
 }
 
-fn probe_object(body: &[u8]) -> Result<Probe<'_>, ParseError> {
+fn probe_object(body: &[u8]) -> Result<(&str, Probe<'_>), ParseError> {
     // serde would happily read a struct from a JSON array, so insist on an object first.
     let first = body.iter().find(|b| !b.is_ascii_whitespace());
     if first != Some(&b'{') {
@@ -175,42 +180,53 @@ fn probe_object(body: &[u8]) -> Result<Probe<'_>, ParseError> {
     // The body is embedded verbatim into the envelope, so it must be valid JSON that a
     // consumer's parser accepts. serde checks the syntax (also of the fields it skips), but
     // skipped values are neither UTF-8-checked nor depth-limited, so do both here.
-    if std::str::from_utf8(body).is_err() || nesting_depth(body) > MAX_NESTING {
+    let text = std::str::from_utf8(body).map_err(|_| ParseError::NotJsonObject)?;
+    if nests_deeper_than(body, MAX_NESTING) {
         return Err(ParseError::NotJsonObject);
     }
-    serde_json::from_slice::<Probe<'_>>(body).map_err(|_| ParseError::NotJsonObject)
+    serde_json::from_str::<Probe<'_>>(text)
+        .map(|probe| (text, probe))
+        .map_err(|_| ParseError::NotJsonObject)
 }
 
 /// Deepest nesting accepted: well under serde_json's default recursion limit of 128, so a
 /// consumer can parse the envelope (one level deeper) with default settings.
 pub const MAX_NESTING: usize = 64;
 
-/// The deepest `{`/`[` nesting outside strings, in one linear pass with no recursion.
-fn nesting_depth(body: &[u8]) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    let (mut in_string, mut escaped) = (false, false);
-    for &b in body {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if b == b'\\' {
-                escaped = true;
-            } else if b == b'"' {
-                in_string = false;
+/// Whether `{`/`[` nesting outside strings goes deeper than `limit`: one linear pass, no
+/// recursion, jumping through string contents with `memchr` (most of a body is strings),
+/// and stopping as soon as the limit is passed.
+fn nests_deeper_than(body: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'"' => {
+                // Find the closing quote, stepping over escapes.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &body[i..]) {
+                        Some(off) if body[i + off] == b'\\' => i += off + 2,
+                        Some(off) => {
+                            i += off;
+                            break;
+                        }
+                        None => return false, // unterminated: serde refuses it
+                    }
+                }
             }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
             b'{' | b'[' => {
                 depth += 1;
-                max = max.max(depth);
+                if depth > limit {
+                    return true;
+                }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
-    max
+    false
 }
 
 /// Accepts event types like `person_updated`, `lead.created`, `invoice:paid`.
