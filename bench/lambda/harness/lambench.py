@@ -481,7 +481,9 @@ def define_peer(name: str, stack: Stack) -> Peer:
     if name == "this":
         return Peer(
             name, [str(BUILD / "webhook/bootstrap")], BUILD / "webhook",
-            {**aws, "TABLE_NAME": table, "QUEUE_URL": queue, "SALESLOFT_SECRETS": TOKEN, "RUST_LOG": "info"},
+            {**aws, "TABLE_NAME": table, "QUEUE_URL": queue, "SALESLOFT_SECRETS": TOKEN, "RUST_LOG": "info",
+             # Settings to compare levers with one binary, e.g. BENCH_THIS_ENV='{"PREWARM_CONNECTIONS":"false"}'.
+             **json.loads(os.environ.get("BENCH_THIS_ENV", "{}"))},
             queue,
             "target/lambda/webhook/bootstrap (cargo lambda build --release --bin webhook), copied to bench/.build/webhook",
         )
