@@ -9,6 +9,8 @@
 #   make test      every test: unit, integration (moto), emulator, load, make dev smoke,
 #                  SAM checks and sam local invoke, fuzz smoke
 #   make fuzz      run each fuzz target for FUZZ_SECONDS (default 600)
+#   make bench     benchmarks (never part of make test): Criterion in-process, then the
+#                  side-by-side Lambda harness and the scaling runs (see BENCHMARKS.md)
 #
 # Everything talks to 127.0.0.1 only, with fake AWS credentials.
 
@@ -42,7 +44,7 @@ LOCAL_AWS  := AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-ea
 #   make build LAMBDA_BUILD_FLAGS='--compiler cargo'      # no zig: host linker, host glibc
 LAMBDA_BUILD_FLAGS ?=
 
-.PHONY: help setup dev send queue build lint test test-rust test-dev test-sam test-fuzz fuzz
+.PHONY: help setup dev send queue build lint test test-rust test-dev test-sam test-fuzz fuzz bench bench-rust bench-lambda
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
@@ -110,3 +112,13 @@ test-fuzz:
 
 fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) scripts/fuzz-smoke.sh
+
+# --- benchmarks (never part of `make test`) ------------------------------------------------
+bench: bench-rust bench-lambda
+
+bench-rust:
+	$(CARGO) bench --no-default-features --bench pipeline
+
+bench-lambda: setup
+	bench/lambda/run.sh
+	bench/lambda/scaling.sh
