@@ -197,7 +197,11 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
         Route::Webhook(p) => p,
     };
 
-    let body = match decode_body(&request, limits.max_body_bytes) {
+    let body = match decode_body(
+        request.body.as_deref(),
+        request.is_base64_encoded,
+        limits.max_body_bytes,
+    ) {
         Ok(b) => b,
         Err(rejection) => {
             let (status, code) = rejection;
@@ -238,9 +242,15 @@ fn route<D: DedupStore, P: EventPublisher>(path: &str, service: &Service<D, P>) 
 }
 
 /// The raw body bytes, base64-decoded when flagged, within the size limit.
-fn decode_body(request: &FunctionUrlRequest, max: usize) -> Result<Vec<u8>, (u16, &'static str)> {
-    let text = request.body.as_deref().unwrap_or("");
-    if request.is_base64_encoded {
+/// Borrows the body when it is plain text (the common case: no copy), decodes it when flagged
+/// as base64.
+fn decode_body(
+    body: Option<&str>,
+    is_base64_encoded: bool,
+    max: usize,
+) -> Result<std::borrow::Cow<'_, [u8]>, (u16, &'static str)> {
+    let text = body.unwrap_or("");
+    if is_base64_encoded {
         // Refuse by the encoded length first, so a huge body is never decoded.
         if text.len() / 4 * 3 > max + 3 {
             return Err((413, "payload_too_large"));
@@ -251,11 +261,11 @@ fn decode_body(request: &FunctionUrlRequest, max: usize) -> Result<Vec<u8>, (u16
         if bytes.len() > max {
             return Err((413, "payload_too_large"));
         }
-        Ok(bytes)
+        Ok(bytes.into())
     } else if text.len() > max {
         Err((413, "payload_too_large"))
     } else {
-        Ok(text.as_bytes().to_vec())
+        Ok(text.as_bytes().into())
     }
 }
 

@@ -12,6 +12,8 @@ pub mod envelope;
 pub mod event;
 pub mod headers;
 pub mod http;
+#[cfg(feature = "aws")]
+pub mod logging;
 pub mod publish;
 pub mod routing;
 pub mod secrets;

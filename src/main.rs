@@ -12,18 +12,7 @@ use salesloft_webhooks::service::{Invocation, Service};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
-        .init();
+    salesloft_webhooks::logging::init_json_logs();
 
     let config = match Config::from_env() {
         Ok(c) => c,

@@ -143,74 +143,49 @@ impl<'a> Verified<'a> {
 
 /// Salesloft's scheme: lowercase hex HMAC-SHA1 of the raw body, keyed with the subscription's
 /// callback token. Each subscription has its own token, so any configured token may match.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SalesloftSha1 {
-    tokens: Vec<Secret>,
-}
-
-impl fmt::Debug for SalesloftSha1 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SalesloftSha1")
-            .field("tokens", &self.tokens.len())
-            .finish()
-    }
+    tokens: Keys,
 }
 
 impl SalesloftSha1 {
     /// A verifier accepting a signature made with any of `tokens`.
     pub fn new(tokens: Vec<Secret>) -> Self {
-        Self { tokens }
+        Self {
+            tokens: Keys(tokens),
+        }
     }
 
     /// Checks `headers[x-salesloft-signature]` against the body.
     pub fn verify(&self, body: &[u8], headers: &Headers) -> Result<(), SignatureError> {
-        if self.tokens.is_empty() {
-            return Err(SignatureError::NoSecret);
-        }
+        self.tokens.require()?;
         let presented = headers
             .get(SALESLOFT_SIGNATURE)
             .ok_or(SignatureError::Missing)?;
         let presented = decode_hex::<20>(presented.trim()).ok_or(SignatureError::Malformed)?;
-        let matched = any_key_matches(&self.tokens, &presented, |key| {
-            hmac_sha1(key.expose(), body)
-        });
-        if matched {
-            Ok(())
-        } else {
-            Err(SignatureError::Mismatch)
-        }
+        self.tokens
+            .any_matches(&presented, |key| hmac_sha1(key.expose(), body))
     }
 }
 
 /// Salesloft's opt-in timestamped variant: hex HMAC-SHA256 of `"{timestamp}.{body}"` with
 /// the unix time in `x-salesloft-timestamp`, refused outside `tolerance_s` either way.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SalesloftTimestamped {
-    tokens: Vec<Secret>,
+    tokens: Keys,
     tolerance_s: u64,
-}
-
-impl fmt::Debug for SalesloftTimestamped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SalesloftTimestamped")
-            .field("tokens", &self.tokens.len())
-            .field("tolerance_s", &self.tolerance_s)
-            .finish()
-    }
 }
 
 impl SalesloftTimestamped {
     pub fn new(tokens: Vec<Secret>, tolerance_s: u64) -> Self {
         Self {
-            tokens,
+            tokens: Keys(tokens),
             tolerance_s,
         }
     }
 
     pub fn verify(&self, body: &[u8], headers: &Headers, now_s: i64) -> Result<(), SignatureError> {
-        if self.tokens.is_empty() {
-            return Err(SignatureError::NoSecret);
-        }
+        self.tokens.require()?;
         let presented = headers
             .get(SALESLOFT_SIGNATURE)
             .ok_or(SignatureError::Missing)?;
@@ -220,40 +195,27 @@ impl SalesloftTimestamped {
             .ok_or(SignatureError::BadTimestamp)?
             .trim();
         check_timestamp(timestamp, now_s, self.tolerance_s)?;
-        let matched = any_key_matches(&self.tokens, &presented, |key| {
+        self.tokens.any_matches(&presented, |key| {
             hmac_sha256(key.expose(), &[timestamp.as_bytes(), b".", body])
-        });
-        if matched {
-            Ok(())
-        } else {
-            Err(SignatureError::Mismatch)
-        }
+        })
     }
 }
 
 /// SalesOS: hex HMAC-SHA256 of the raw body in `x-webhook-signature`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct SalesOsSha256 {
-    secrets: Vec<Secret>,
-}
-
-impl fmt::Debug for SalesOsSha256 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SalesOsSha256")
-            .field("secrets", &self.secrets.len())
-            .finish()
-    }
+    secrets: Keys,
 }
 
 impl SalesOsSha256 {
     pub fn new(secrets: Vec<Secret>) -> Self {
-        Self { secrets }
+        Self {
+            secrets: Keys(secrets),
+        }
     }
 
     pub fn verify(&self, body: &[u8], headers: &Headers) -> Result<(), SignatureError> {
-        if self.secrets.is_empty() {
-            return Err(SignatureError::NoSecret);
-        }
+        self.secrets.require()?;
         let presented = headers
             .get(SALESOS_SIGNATURE)
             .ok_or(SignatureError::Missing)?;
@@ -261,32 +223,17 @@ impl SalesOsSha256 {
         let hex_part = presented.trim();
         let hex_part = hex_part.strip_prefix("sha256=").unwrap_or(hex_part);
         let presented = decode_hex::<32>(hex_part).ok_or(SignatureError::Malformed)?;
-        let matched = any_key_matches(&self.secrets, &presented, |key| {
-            hmac_sha256(key.expose(), &[body])
-        });
-        if matched {
-            Ok(())
-        } else {
-            Err(SignatureError::Mismatch)
-        }
+        self.secrets
+            .any_matches(&presented, |key| hmac_sha256(key.expose(), &[body]))
     }
 }
 
 /// Standard Webhooks (symmetric `v1`): `webhook-signature` holds space-separated
 /// `v1,<base64>` entries, any of which may match `HMAC-SHA256(key, "{id}.{ts}.{body}")`.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct StandardWebhooks {
-    secrets: Vec<Secret>,
+    secrets: Keys,
     tolerance_s: u64,
-}
-
-impl fmt::Debug for StandardWebhooks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StandardWebhooks")
-            .field("secrets", &self.secrets.len())
-            .field("tolerance_s", &self.tolerance_s)
-            .finish()
-    }
 }
 
 /// A Standard Webhooks secret that is not `whsec_` followed by base64.
@@ -297,7 +244,7 @@ pub struct BadStandardSecret;
 impl StandardWebhooks {
     pub fn new(secrets: Vec<Secret>, tolerance_s: u64) -> Self {
         Self {
-            secrets,
+            secrets: Keys(secrets),
             tolerance_s,
         }
     }
@@ -317,9 +264,7 @@ impl StandardWebhooks {
     }
 
     pub fn verify(&self, body: &[u8], headers: &Headers, now_s: i64) -> Result<(), SignatureError> {
-        if self.secrets.is_empty() {
-            return Err(SignatureError::NoSecret);
-        }
+        self.secrets.require()?;
         let id = headers
             .get(WEBHOOK_ID)
             .map(str::trim)
@@ -353,7 +298,7 @@ impl StandardWebhooks {
         }
         check_timestamp(timestamp, now_s, self.tolerance_s)?;
         let mut matched = Choice::from(0);
-        for key in &self.secrets {
+        for key in &self.secrets.0 {
             let mac = hmac_sha256(
                 key.expose(),
                 &[id.as_bytes(), b".", timestamp.as_bytes(), b".", body],
@@ -506,17 +451,42 @@ fn hmac_sha1(key: &[u8], body: &[u8]) -> [u8; 20] {
     mac.finalize().into_bytes().into()
 }
 
-/// Tries every key (no early exit) and folds the results in constant time.
-fn any_key_matches<const N: usize>(
-    keys: &[Secret],
-    presented: &[u8; N],
-    mac: impl Fn(&Secret) -> [u8; N],
-) -> bool {
-    let mut matched = Choice::from(0);
-    for key in keys {
-        matched |= mac(key).ct_eq(presented);
+/// The secrets of one scheme. `Debug` shows how many, never what.
+#[derive(Clone)]
+struct Keys(Vec<Secret>);
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} secret(s)", self.0.len())
     }
-    matched.into()
+}
+
+impl Keys {
+    /// Refuses to verify anything without a secret.
+    fn require(&self) -> Result<(), SignatureError> {
+        if self.0.is_empty() {
+            Err(SignatureError::NoSecret)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Tries every key (no early exit) and folds the results in constant time.
+    fn any_matches<const N: usize>(
+        &self,
+        presented: &[u8; N],
+        mac: impl Fn(&Secret) -> [u8; N],
+    ) -> Result<(), SignatureError> {
+        let mut matched = Choice::from(0);
+        for key in &self.0 {
+            matched |= mac(key).ct_eq(presented);
+        }
+        if bool::from(matched) {
+            Ok(())
+        } else {
+            Err(SignatureError::Mismatch)
+        }
+    }
 }
 
 /// Decodes exactly `N` bytes of hex (either case). Anything else is `None`.

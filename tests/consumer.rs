@@ -6,8 +6,6 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +14,8 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType,
 };
-use common::{free_port, repo_path, wait_for_port, ChildGuard, Stack, TOKEN};
+use common::emulator::Emulator;
+use common::{repo_path, Stack, TOKEN};
 use salesloft_webhooks::consumer::example::Person;
 use salesloft_webhooks::consumer::{
     idempotency_key, process_batch, BatchContext, Claim, DynamoDbIdempotencyStore, Envelope,
@@ -598,110 +597,12 @@ async fn a_dynamodb_store_that_cannot_be_reached_fails_the_record_for_a_retry() 
 
 // --- end to end: both binaries under the Runtime Interface Emulator ----------------------
 
-/// Path of the emulator shipped in the aws-sam-cli package of the project venv.
-fn rie_path() -> PathBuf {
-    if let Ok(p) = std::env::var("AWS_LAMBDA_RIE") {
-        return PathBuf::from(p);
-    }
-    let arch = if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "x86_64"
-    };
-    let lib = repo_path(".venv/lib");
-    std::fs::read_dir(&lib)
-        .ok()
-        .and_then(|mut dirs| {
-            dirs.find_map(|d| {
-                let p = d.ok()?.path().join(format!(
-                    "site-packages/samcli/local/rapid/aws-lambda-rie-{arch}"
-                ));
-                p.exists().then_some(p)
-            })
-        })
-        .unwrap_or_else(|| {
-            panic!(
-                "aws-lambda-rie not found under {}: run `make setup`",
-                lib.display()
-            )
-        })
-}
-
-/// One function binary under the emulator, with its output in a log file.
-struct Emulator {
-    url: String,
-    log: PathBuf,
-    _child: ChildGuard,
-}
-
-impl Emulator {
-    fn start(binary: &str, stack: &Stack, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let api_port = free_port();
-        let log = std::env::temp_dir().join(format!("rie-consumer-test-{port}.log"));
-        let out = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(rie_path());
-        cmd.args([
-            "--runtime-interface-emulator-address",
-            &format!("127.0.0.1:{port}"),
-            "--runtime-api-address",
-            &format!("127.0.0.1:{api_port}"),
-            binary,
-        ])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "30")
-        .env("RUST_LOG", "info")
-        .envs(stack.moto.aws_env())
-        .envs(env.iter().map(|(k, v)| (k.to_string(), v.to_string())))
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().unwrap())
-        .stderr(out);
-        let child = ChildGuard(cmd.spawn().expect("start aws-lambda-rie"));
-        wait_for_port(port, Duration::from_secs(30));
-        Emulator {
-            url: format!("http://127.0.0.1:{port}/2015-03-31/functions/function/invocations"),
-            log,
-            _child: child,
-        }
-    }
-
-    fn webhook(stack: &Stack) -> Self {
-        Self::start(
-            env!("CARGO_BIN_EXE_webhook"),
-            stack,
-            &[
-                ("TABLE_NAME", common::TABLE),
-                ("QUEUE_URL", &stack.default_queue),
-                ("SALESLOFT_SECRETS", TOKEN),
-            ],
-        )
-    }
-
-    fn consumer(stack: &Stack, table: Option<&str>) -> Self {
-        let env: Vec<(&str, &str)> = table
-            .map(|t| vec![("CONSUMER_TABLE_NAME", t)])
-            .unwrap_or_default();
-        Self::start(env!("CARGO_BIN_EXE_consumer"), stack, &env)
-    }
-
-    async fn invoke(&self, event: &Value) -> Value {
-        let text = reqwest::Client::new()
-            .post(&self.url)
-            .json(event)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .expect("invoke")
-            .text()
-            .await
-            .expect("response body");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
+/// The example consumer under the emulator (`table`: its idempotency table, else in memory).
+fn consumer_emulator(stack: &Stack, table: Option<&str>) -> Emulator {
+    let env: Vec<(&str, &str)> = table
+        .map(|t| vec![("CONSUMER_TABLE_NAME", t)])
+        .unwrap_or_default();
+    Emulator::start(env!("CARGO_BIN_EXE_consumer"), stack, "30", &env)
 }
 
 /// The record Lambda's SQS event source would build from a received message.
@@ -761,7 +662,7 @@ async fn a_signed_webhook_reaches_the_consumer_binary_and_a_poison_message_is_th
     create_consumer_table(&stack).await;
 
     // A signed Salesloft delivery through the webhook binary, to moto's SQS.
-    let webhook = Emulator::webhook(&stack);
+    let webhook = Emulator::webhook(&stack, &[]);
     for sample in [
         "events/salesloft/person_updated.json",
         "events/salesloft/person_created.json",
@@ -792,7 +693,7 @@ async fn a_signed_webhook_reaches_the_consumer_binary_and_a_poison_message_is_th
         .map(|r: &SqsMessage| RecordAttributes::of(r).event_id.unwrap().to_string())
         .collect();
 
-    let consumer = Emulator::consumer(&stack, Some(CONSUMER_TABLE));
+    let consumer = consumer_emulator(&stack, Some(CONSUMER_TABLE));
     let response = consumer.invoke(&event).await;
     assert_eq!(
         failures(&response),
@@ -845,7 +746,7 @@ async fn a_signed_webhook_reaches_the_consumer_binary_and_a_poison_message_is_th
 #[tokio::test]
 async fn the_consumer_binary_without_a_table_reports_only_the_poison_message_of_the_sample_batch() {
     let stack = Stack::start().await;
-    let consumer = Emulator::consumer(&stack, None);
+    let consumer = consumer_emulator(&stack, None);
     let text = std::fs::read_to_string(repo_path("events/sqs/batch_with_poison.json")).unwrap();
     let event: Value = serde_json::from_str(&text).unwrap();
     let response = consumer.invoke(&event).await;

@@ -18,18 +18,7 @@ use salesloft_webhooks::consumer::{
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time()
-        .init();
+    salesloft_webhooks::logging::init_json_logs();
 
     match std::env::var("CONSUMER_TABLE_NAME") {
         Ok(table) if !table.trim().is_empty() => {
