@@ -452,6 +452,7 @@ impl Write for Captured {
 #[test]
 fn the_corpus_is_large_enough_and_every_name_is_unique() {
     let c = corpus();
+    println!("hostile corpus: {} requests", c.len());
     assert!(c.len() >= 40, "{}", c.len());
     let mut names: Vec<_> = c.iter().map(|(n, _, _)| *n).collect();
     names.sort();
