@@ -37,7 +37,8 @@ LOCAL_AWS  := AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-ea
 
 # `cargo lambda build` defaults (verified here with cargo-lambda 1.9.2 on x86_64 Debian 12):
 # target x86_64-unknown-linux-gnu, linked by cargo-zigbuild with the zig that the cargo-lambda
-# wheel ships (hence .venv/bin on PATH), plus `panic=abort` and `-C target-cpu=haswell`. zig
+# wheel ships (hence .venv/bin on PATH), plus `-C target-cpu=haswell` (the profile's
+# `panic = "unwind"` stands: checked with `cargo lambda build --release --verbose`). zig
 # links against an old glibc (the binary needs GLIBC_2.30 at most), so the bootstrap runs on
 # provided.al2023 whatever the build host's glibc. Override with e.g.
 #   make build LAMBDA_BUILD_FLAGS=--arm64                 # Graviton (zig cross-links)

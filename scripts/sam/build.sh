@@ -13,8 +13,8 @@
 # arm64) in the repository, so .venv/bin (cargo-lambda, and the zig it ships) must be on PATH;
 # lib.sh puts it there. cargo-lambda compiles with cargo-zigbuild (zig as the linker), which links
 # against an older glibc than the build machine's (this build needs at most GLIBC_2.30;
-# provided.al2023 has 2.34) and applies its own release settings (panic=abort,
-# target-cpu=haswell on x86_64). The binary is also left in target/lambda/webhook/bootstrap,
+# provided.al2023 has 2.34) and adds target-cpu=haswell on x86_64 (the
+# Cargo.toml release profile, panic = "unwind" included, is kept). The binary is also left in target/lambda/webhook/bootstrap,
 # the same path `make build` writes to.
 #
 # Targets: x86_64-unknown-linux-gnu is the host's own target here, so no `rustup target add` is
