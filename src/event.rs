@@ -205,7 +205,11 @@ fn nests_deeper_than(body: &[u8], limit: usize) -> bool {
                 // Find the closing quote, stepping over escapes.
                 i += 1;
                 loop {
-                    match memchr::memchr2(b'"', b'\\', &body[i..]) {
+                    // An escape at the very end leaves `i` past the end: unterminated.
+                    let Some(rest) = body.get(i..) else {
+                        return false;
+                    };
+                    match memchr::memchr2(b'"', b'\\', rest) {
                         Some(off) if body[i + off] == b'\\' => i += off + 2,
                         Some(off) => {
                             i += off;
@@ -414,6 +418,17 @@ mod tests {
         assert!(
             parse_salesloft(Some("x"), in_string.as_bytes()).is_ok(),
             "{in_string}"
+        );
+    }
+
+    #[test]
+    fn a_body_ending_in_an_escape_inside_a_string_is_refused_without_panicking() {
+        // Found by the `verify` fuzz target: the escape skip ran past the end of the body.
+        assert!(!nests_deeper_than(b"{\"a\":\"x\\", 64));
+        assert!(!nests_deeper_than(b"\"\\", 64));
+        assert_eq!(
+            parse_salesloft(Some("x"), b"{\"a\":\"x\\").unwrap_err(),
+            ParseError::NotJsonObject
         );
     }
 
