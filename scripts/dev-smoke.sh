@@ -15,6 +15,13 @@ DEV_PID=$!
 cleanup() {
   kill -TERM -- "-$DEV_PID" 2>/dev/null || true
   wait "$DEV_PID" 2>/dev/null || true
+  # dev.sh stops moto and the watch server on SIGTERM. Under some parents (seen when CI runs
+  # this from `make test` in the background) that cleanup did not run, so make sure nothing
+  # of this run outlives it: its processes are the ones bound to its two ports.
+  local patterns=("moto_serial.py -H 127.0.0.1 -p $MOTO_PORT" "lambda watch .*--invoke-port $WATCH_PORT")
+  for p in "${patterns[@]}"; do pkill -TERM -f -- "$p" 2>/dev/null || true; done
+  sleep 1
+  for p in "${patterns[@]}"; do pkill -KILL -f -- "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
