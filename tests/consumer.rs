@@ -5,15 +5,14 @@
 
 mod common;
 
+use common::now_ms;
+
 use std::collections::BTreeSet;
 use std::sync::Mutex;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::emulator::Emulator;
 use common::{repo_path, Stack, TOKEN};
 use salesloft_webhooks::consumer::example::Person;
@@ -26,13 +25,6 @@ use serde_json::{json, Value};
 
 const CONSUMER_TABLE: &str = "salesloft-webhooks-consumer";
 const POISON_ID: &str = "6634190f-e854-5cd9-bc8f-468ab490a3da";
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn ctx() -> BatchContext {
     let now = now_ms();
@@ -492,31 +484,6 @@ async fn the_sample_batches_hold_the_envelopes_the_webhook_writes() {
 
 // --- the DynamoDB store on moto ----------------------------------------------------------
 
-async fn create_consumer_table(stack: &Stack) {
-    stack
-        .ddb
-        .create_table()
-        .table_name(CONSUMER_TABLE)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .expect("create the consumer table");
-}
-
 async fn consumer_items(stack: &Stack) -> Vec<std::collections::HashMap<String, AttributeValue>> {
     stack
         .ddb
@@ -539,7 +506,7 @@ fn s(item: &std::collections::HashMap<String, AttributeValue>, name: &str) -> St
 #[tokio::test]
 async fn the_dynamodb_store_claims_each_event_once_and_frees_released_or_abandoned_claims() {
     let stack = Stack::start().await;
-    create_consumer_table(&stack).await;
+    stack.create_table(CONSUMER_TABLE).await;
     let store = DynamoDbIdempotencyStore::new(stack.ddb.clone(), CONSUMER_TABLE);
     let now = now_ms();
     let key = idempotency_key("salesloft", "evt-1");
@@ -659,7 +626,7 @@ fn failures(response: &Value) -> Vec<String> {
 #[tokio::test]
 async fn a_signed_webhook_reaches_the_consumer_binary_and_a_poison_message_is_the_only_failure() {
     let stack = Stack::start().await;
-    create_consumer_table(&stack).await;
+    stack.create_table(CONSUMER_TABLE).await;
 
     // A signed Salesloft delivery through the webhook binary, to moto's SQS.
     let webhook = Emulator::webhook(&stack, &[]);

@@ -5,8 +5,10 @@
 
 mod common;
 
+use common::now_ms;
+
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::emulator::Emulator;
@@ -93,13 +95,6 @@ impl Rig {
         };
         self.stack.drain(&url).await.len()
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 const PERSON: &str = "events/salesloft/person_updated.json";

@@ -3,8 +3,10 @@
 
 mod common;
 
+use common::now_ms;
+
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use common::{attr, salesloft_event, sample, Stack, TABLE, TOKEN};
@@ -35,13 +37,6 @@ fn service(stack: &Stack, routes: Vec<RouteSpec>) -> RealService {
         .unwrap(),
         Duration::from_secs(604_800),
     )
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
 }
 
 fn inv(token: &str) -> Invocation {

@@ -3,7 +3,9 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use common::now_ms;
+
+use std::time::Duration;
 
 use common::{salesloft_event, Stack, TABLE};
 use salesloft_webhooks::config::SchemeSettings;
@@ -16,13 +18,6 @@ use salesloft_webhooks::service::{Invocation, Service};
 use salesloft_webhooks::signature::Provider;
 
 type RealService = Service<DynamoDbDedupStore, SqsPublisher>;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 async fn create_secret(stack: &Stack, value: &str) -> (aws_sdk_secretsmanager::Client, String) {
     let sm = aws_sdk_secretsmanager::Client::new(&stack.moto.sdk_config().await);
@@ -37,6 +32,29 @@ async fn create_secret(stack: &Stack, value: &str) -> (aws_sdk_secretsmanager::C
         .unwrap()
         .to_string();
     (sm, arn)
+}
+
+/// The real service, its secrets read from `secret_id` in Secrets Manager (first at `t0`).
+async fn service(
+    stack: &Stack,
+    sm: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+    t0: u64,
+) -> RealService {
+    let keys = Keyring::from_store(
+        Box::new(SecretsManagerSecretStore::new(sm.clone(), secret_id)),
+        SchemeSettings::default(),
+        RefreshPolicy::default(),
+        t0,
+    )
+    .await;
+    Service::with_keyring(
+        DynamoDbDedupStore::new(stack.ddb.clone(), TABLE),
+        SqsPublisher::new(stack.sqs.clone()),
+        keys,
+        RouteTable::new(Some(stack.default_queue.clone()), vec![], &Provider::ALL).unwrap(),
+        Duration::from_secs(604_800),
+    )
 }
 
 async fn send(s: &RealService, body: &str, token: &str, at_ms: u64) -> FunctionUrlResponse {
@@ -62,20 +80,7 @@ async fn tokens_are_read_from_secrets_manager_and_a_rotation_is_picked_up() {
     let stack = Stack::start().await;
     let (sm, arn) = create_secret(&stack, r#"{"salesloft":["first-token"]}"#).await;
     let t0 = now_ms();
-    let keys = Keyring::from_store(
-        Box::new(SecretsManagerSecretStore::new(sm.clone(), &arn)),
-        SchemeSettings::default(),
-        RefreshPolicy::default(),
-        t0,
-    )
-    .await;
-    let s = Service::with_keyring(
-        DynamoDbDedupStore::new(stack.ddb.clone(), TABLE),
-        SqsPublisher::new(stack.sqs.clone()),
-        keys,
-        RouteTable::new(Some(stack.default_queue.clone()), vec![], &Provider::ALL).unwrap(),
-        Duration::from_secs(604_800),
-    );
+    let s = service(&stack, &sm, &arn, t0).await;
     assert_eq!(
         send(&s, r#"{"id":1}"#, "first-token", t0).await.status_code,
         202
@@ -131,23 +136,7 @@ async fn an_unreachable_secret_answers_503_until_it_can_be_read() {
     let stack = Stack::start().await;
     let sm = aws_sdk_secretsmanager::Client::new(&stack.moto.sdk_config().await);
     let t0 = now_ms();
-    let keys = Keyring::from_store(
-        Box::new(SecretsManagerSecretStore::new(
-            sm.clone(),
-            "salesloft-webhooks/missing",
-        )),
-        SchemeSettings::default(),
-        RefreshPolicy::default(),
-        t0,
-    )
-    .await;
-    let s = Service::with_keyring(
-        DynamoDbDedupStore::new(stack.ddb.clone(), TABLE),
-        SqsPublisher::new(stack.sqs.clone()),
-        keys,
-        RouteTable::new(Some(stack.default_queue.clone()), vec![], &Provider::ALL).unwrap(),
-        Duration::from_secs(604_800),
-    );
+    let s = service(&stack, &sm, "salesloft-webhooks/missing", t0).await;
     let r = send(&s, r#"{"id":1}"#, "tok", t0).await;
     assert_eq!(r.status_code, 503, "{}", r.body);
     assert!(r.headers.contains_key("retry-after"));

@@ -4,7 +4,9 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use common::now_ms;
+
+use std::time::Duration;
 
 use base64::Engine;
 use common::{attr, Stack, SALESOS_SECRET, STANDARD_SECRET, TABLE, TOKEN};
@@ -16,13 +18,6 @@ use salesloft_webhooks::service::{Invocation, Service};
 use salesloft_webhooks::signature::{hmac_sha256_hex, Secret, StandardWebhooks, Verifier};
 
 type RealService = Service<DynamoDbDedupStore, SqsPublisher>;
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
-}
 
 fn service(stack: &Stack, verifier: Verifier) -> RealService {
     let served = verifier.served();

@@ -29,6 +29,14 @@ pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
+/// The current time, epoch milliseconds.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
 /// A loopback port nobody is listening on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -141,8 +149,22 @@ impl Stack {
         let config = moto.sdk_config().await;
         let ddb = aws_sdk_dynamodb::Client::new(&config);
         let sqs = aws_sdk_sqs::Client::new(&config);
-        ddb.create_table()
-            .table_name(TABLE)
+        let mut stack = Stack {
+            moto,
+            ddb,
+            sqs,
+            default_queue: String::new(),
+        };
+        stack.create_table(TABLE).await;
+        stack.default_queue = stack.create_queue("salesloft-webhooks-events").await;
+        stack
+    }
+
+    /// Creates a table shaped like the function's: string key `pk`, TTL on `expires_at`.
+    pub async fn create_table(&self, name: &str) {
+        self.ddb
+            .create_table()
+            .table_name(name)
             .billing_mode(BillingMode::PayPerRequest)
             .attribute_definitions(
                 AttributeDefinition::builder()
@@ -161,8 +183,9 @@ impl Stack {
             .send()
             .await
             .expect("create table");
-        ddb.update_time_to_live()
-            .table_name(TABLE)
+        self.ddb
+            .update_time_to_live()
+            .table_name(name)
             .time_to_live_specification(
                 TimeToLiveSpecification::builder()
                     .attribute_name("expires_at")
@@ -173,14 +196,6 @@ impl Stack {
             .send()
             .await
             .expect("enable TTL");
-        let mut stack = Stack {
-            moto,
-            ddb,
-            sqs,
-            default_queue: String::new(),
-        };
-        stack.default_queue = stack.create_queue("salesloft-webhooks-events").await;
-        stack
     }
 
     /// Creates a queue (FIFO when the name ends in `.fifo`) and returns its URL.
