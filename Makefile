@@ -13,6 +13,10 @@
 #                  side-by-side Lambda harness and the scaling runs (see BENCHMARKS.md)
 #
 # Everything talks to 127.0.0.1 only, with fake AWS credentials.
+#
+# Layout: Python tools in tools/ (local_stack.py: the one definition of the local tables and
+# queues; signing.py: every sender's signature; sam/: helpers of the SAM test), shell scripts
+# in scripts/, the Lambda benchmark harness and the Criterion benchmark in bench/.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -45,7 +49,7 @@ LOCAL_AWS  := AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-ea
 #   make build LAMBDA_BUILD_FLAGS='--compiler cargo'      # no zig: host linker, host glibc
 LAMBDA_BUILD_FLAGS ?=
 
-.PHONY: help setup dev send queue build lint test test-rust test-dev test-sam test-fuzz fuzz bench bench-rust bench-lambda
+.PHONY: help setup dev send queue build lint test test-rust test-deps test-dev test-sam test-fuzz fuzz bench bench-rust bench-lambda
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
@@ -88,18 +92,26 @@ build: setup
 
 lint:
 	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p salesloft-webhooks-consumer --no-default-features --all-targets -- -D warnings
 
 # --- tests -------------------------------------------------------------------------------
 # `make test` is the one command that runs every test (CI calls it). Each part installs what
 # it needs: the venv (setup), cargo-fuzz, and podman/runc from Debian for `sam local invoke`
 # when no Docker engine is present.
-test: test-rust test-dev test-sam test-fuzz
+test: test-rust test-deps test-dev test-sam test-fuzz
 	@echo "make test: all passed"
 
+# The integration tests run the consumer crate's binary under the Lambda emulator; a test
+# cannot ask cargo for another package's binary, so it is built first.
 test-rust: setup
 	$(VENV_PY) tools/gen_events.py --check
-	$(CARGO) test --locked
+	$(CARGO) build --locked -p salesloft-webhooks-consumer --bin consumer
+	$(CARGO) test --locked --workspace
+
+# The wire and consumer crates keep their boundaries; the consumer crate builds alone.
+test-deps:
+	CARGO=$(CARGO) scripts/check-deps.sh
 
 test-dev: setup
 	scripts/dev-smoke.sh
@@ -117,9 +129,12 @@ fuzz:
 # --- benchmarks (never part of `make test`) ------------------------------------------------
 bench: bench-rust bench-lambda
 
+# Criterion, in process: bench/criterion/pipeline.rs.
 bench-rust:
 	$(CARGO) bench --no-default-features --bench pipeline
 
+# Markdown tables and the plot go to bench/results/, the raw JSON to bench/results/raw/
+# (gitignored). Tables and queues come from tools/local_stack.py, as for `make dev`.
 bench-lambda: setup
 	bench/lambda/run.sh
 	bench/lambda/scaling.sh

@@ -11,8 +11,10 @@
 # foreground until Ctrl-C. Optional settings for the function, when set in the environment:
 # SALESLOFT_SECRETS (replaces the test token), ROUTES, DEDUP_TTL_SECONDS, MAX_BODY_BYTES and the
 # other variables listed in PASS_THROUGH below. FIFO=1 also creates the FIFO queue
-# salesloft-webhooks-audit.fifo (for a ROUTES entry). Nothing here talks to anything but
-# 127.0.0.1; the AWS credentials are fake.
+# salesloft-webhooks-audit.fifo (for a ROUTES entry); CONSUMER_TABLE=1 also creates the
+# example consumer's idempotency table salesloft-webhooks-consumer. tools/local_stack.py is
+# the one definition of these resources. Nothing here talks to anything but 127.0.0.1; the
+# AWS credentials are fake.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -99,12 +101,14 @@ else
   echo "$MOTO_PID" >"$LOCAL_DIR/moto.pid"
 fi
 
-# Waits until the endpoint answers, then creates the table and queues (idempotent).
+# Waits until the endpoint answers (no delay once it does), then creates the table and queues
+# (idempotent).
 stack_args=(--endpoint "$ENDPOINT" --wait 30 --env-out "$LOCAL_DIR/stack.env")
 [[ -n ${FIFO:-} ]] && stack_args+=(--fifo)
+[[ -n ${CONSUMER_TABLE:-} ]] && stack_args+=(--consumer-table)
 "$PY" tools/local_stack.py "${stack_args[@]}"
 # shellcheck disable=SC1091
-source "$LOCAL_DIR/stack.env"   # TABLE_NAME, QUEUE_URL, DLQ_URL
+source "$LOCAL_DIR/stack.env"   # TABLE_NAME, QUEUE_URL, DLQ_URL[, FIFO_QUEUE_URL, CONSUMER_TABLE_NAME]
 
 # --- the function's environment ----------------------------------------------------------
 ENV_FILE=$LOCAL_DIR/watch.env

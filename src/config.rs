@@ -1,13 +1,16 @@
 //! Configuration, read once at cold start from the environment into a typed [`Config`].
 //! A bad value stops the start with a message naming the variable; nothing is guessed.
+//! Each sender's own variables are read by its module (`Sender::settings`), and secrets given
+//! in the environment are parsed by [`crate::secrets`]; this module only assembles them.
 
+use std::ops::RangeInclusive;
 use std::time::Duration;
 
-use crate::routing::{RouteError, RouteSpec, RouteTable};
-use crate::signature::{Provider, Secret, StandardWebhooks, Verifier, DEFAULT_TOLERANCE_S};
+use crate::destinations::{RouteError, RouteSpec, RouteTable, SQS_MAX_MESSAGE_BYTES};
+use crate::secrets::SenderKeys;
+use crate::senders::{Provider, SenderSettings};
+use crate::signature::Verifier;
 
-/// SQS's limit on a message, attributes included.
-pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
 /// Room kept for the envelope around the payload and for the message attributes: the
 /// envelope's fixed text, provider, event type (at most 128 bytes), event id (at most 256),
 /// timestamp, and the three attributes with their names and types come to well under this.
@@ -23,8 +26,8 @@ pub struct Config {
     pub table_name: String,
     pub routes: RouteTable,
     pub secrets: SecretSource,
-    /// How the configured secrets are used (kept to rebuild the verifier when secrets rotate).
-    pub schemes: SchemeSettings,
+    /// The senders' scheme settings (kept to rebuild the verifier when secrets rotate).
+    pub settings: SenderSettings,
     pub dedup_ttl: Duration,
     pub max_body_bytes: usize,
 }
@@ -34,17 +37,95 @@ pub struct Config {
 pub enum ConfigError {
     #[error("{0} must be set")]
     Missing(&'static str),
+    #[error("{0} must be set")]
+    MissingOneOf(String),
     #[error("{name} is invalid: {reason}")]
     Invalid { name: &'static str, reason: String },
     #[error("ROUTES is invalid: {0}")]
     Routes(#[from] RouteError),
 }
 
+/// Where the senders' secrets come from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// Each sender's `*_SECRETS` variable (local runs).
+    Environment(SenderKeys),
+    /// A Secrets Manager secret (`SECRET_ARN`), re-read every `refresh`.
+    SecretsManager {
+        secret_id: String,
+        refresh: Duration,
+    },
+}
+
+/// The environment as configuration reads it: a lookup where empty values count as unset.
+pub struct Env<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self { lookup }
+    }
+
+    /// The value of `name`, unless unset or blank.
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`), if set.
+    pub fn bool(&self, name: &'static str) -> Result<Option<bool>, ConfigError> {
+        self.get(name)
+            .map(|v| match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    reason: format!("{v:?} is not true or false"),
+                }),
+            })
+            .transpose()
+    }
+
+    /// A whole number, if set.
+    pub fn number(&self, name: &'static str) -> Result<Option<u64>, ConfigError> {
+        self.get(name)
+            .map(|v| {
+                v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                    name,
+                    reason: format!("{v:?} is not a whole number"),
+                })
+            })
+            .transpose()
+    }
+
+    /// A whole number of seconds within `range`, or `default` when unset.
+    pub fn number_in(
+        &self,
+        name: &'static str,
+        default: u64,
+        range: RangeInclusive<u64>,
+    ) -> Result<u64, ConfigError> {
+        let value = self.number(name)?.unwrap_or(default);
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "must be between {} and {} seconds",
+                    range.start(),
+                    range.end()
+                ),
+            })
+        }
+    }
+}
+
 impl Config {
     /// The verifier for secrets given in the environment (`None` with `SECRET_ARN`).
     pub fn env_verifier(&self) -> Option<Verifier> {
         match &self.secrets {
-            SecretSource::Environment(s) => Some(s.verifier(&self.schemes)),
+            SecretSource::Environment(keys) => Some(keys.verifier(&self.settings)),
             SecretSource::SecretsManager { .. } => None,
         }
     }
@@ -57,9 +138,11 @@ impl Config {
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     /// Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let env = Env::new(&lookup);
 
-        let table_name = get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?;
+        let table_name = env
+            .get("TABLE_NAME")
+            .ok_or(ConfigError::Missing("TABLE_NAME"))?;
         let table_ok = (3..=255).contains(&table_name.len())
             && table_name
                 .bytes()
@@ -71,63 +154,11 @@ impl Config {
             });
         }
 
-        let secrets = SenderSecrets {
-            salesloft: get("SALESLOFT_SECRETS")
-                .map(|v| parse_secret_list(&v))
-                .unwrap_or_default(),
-            salesos: get("SALESOS_SECRETS")
-                .map(|v| parse_secret_list(&v))
-                .unwrap_or_default(),
-            standard_webhooks: match get("STANDARD_WEBHOOKS_SECRETS") {
-                None => Vec::new(),
-                Some(v) => parse_standard_secrets(&v).map_err(|reason| ConfigError::Invalid {
-                    name: "STANDARD_WEBHOOKS_SECRETS",
-                    reason,
-                })?,
-            },
-        };
-        let schemes = SchemeSettings {
-            salesloft_timestamped: parse_bool(
-                "SALESLOFT_TIMESTAMPED",
-                get("SALESLOFT_TIMESTAMPED"),
-            )?
-            .unwrap_or(false),
-            salesloft_tolerance_s: parse_number(
-                "SALESLOFT_TOLERANCE_SECONDS",
-                get("SALESLOFT_TOLERANCE_SECONDS"),
-            )?
-            .unwrap_or(DEFAULT_TOLERANCE_S),
-            standard_tolerance_s: parse_number(
-                "STANDARD_WEBHOOKS_TOLERANCE_SECONDS",
-                get("STANDARD_WEBHOOKS_TOLERANCE_SECONDS"),
-            )?
-            .unwrap_or(DEFAULT_TOLERANCE_S),
-        };
-        for (name, value) in [
-            ("SALESLOFT_TOLERANCE_SECONDS", schemes.salesloft_tolerance_s),
-            (
-                "STANDARD_WEBHOOKS_TOLERANCE_SECONDS",
-                schemes.standard_tolerance_s,
-            ),
-        ] {
-            if !(1..=3600).contains(&value) {
-                return Err(ConfigError::Invalid {
-                    name,
-                    reason: "must be between 1 and 3600 seconds".into(),
-                });
-            }
-        }
-        let (secrets, served) = match get("SECRET_ARN") {
+        let settings = SenderSettings::from_env(&env)?;
+        let env_keys = SenderKeys::from_env(&env)?;
+        let (secrets, served) = match env.get("SECRET_ARN") {
             Some(secret_id) => {
-                let refresh_s =
-                    parse_number("SECRET_REFRESH_SECONDS", get("SECRET_REFRESH_SECONDS"))?
-                        .unwrap_or(300);
-                if !(10..=3600).contains(&refresh_s) {
-                    return Err(ConfigError::Invalid {
-                        name: "SECRET_REFRESH_SECONDS",
-                        reason: "must be between 10 and 3600 seconds".into(),
-                    });
-                }
+                let refresh_s = env.number_in("SECRET_REFRESH_SECONDS", 300, 10..=3600)?;
                 // Any sender may appear in the secret later, so routes must cover them all.
                 (
                     SecretSource::SecretsManager {
@@ -138,17 +169,20 @@ impl Config {
                 )
             }
             None => {
-                let served = secrets.verifier(&schemes).served();
+                let served = env_keys.verifier(&settings).served();
                 if served.is_empty() {
-                    return Err(ConfigError::Missing(
-                        "SALESLOFT_SECRETS (or SALESOS_SECRETS, STANDARD_WEBHOOKS_SECRETS, or SECRET_ARN)",
-                    ));
+                    let names: Vec<&str> = Provider::ALL.iter().map(|p| p.secrets_env()).collect();
+                    return Err(ConfigError::MissingOneOf(format!(
+                        "{} (or {}, or SECRET_ARN)",
+                        names[0],
+                        names[1..].join(", ")
+                    )));
                 }
-                (SecretSource::Environment(secrets), served)
+                (SecretSource::Environment(env_keys), served)
             }
         };
 
-        let specs: Vec<RouteSpec> = match get("ROUTES") {
+        let specs: Vec<RouteSpec> = match env.get("ROUTES") {
             None => Vec::new(),
             Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
                 name: "ROUTES",
@@ -157,9 +191,10 @@ impl Config {
                 ),
             })?,
         };
-        let routes = RouteTable::new(get("QUEUE_URL"), specs, &served)?;
+        let routes = RouteTable::new(env.get("QUEUE_URL"), specs, &served)?;
 
-        let dedup_ttl_s = parse_number("DEDUP_TTL_SECONDS", get("DEDUP_TTL_SECONDS"))?
+        let dedup_ttl_s = env
+            .number("DEDUP_TTL_SECONDS")?
             .unwrap_or(DEFAULT_DEDUP_TTL_SECONDS);
         if dedup_ttl_s < 60 {
             return Err(ConfigError::Invalid {
@@ -168,7 +203,8 @@ impl Config {
             });
         }
 
-        let max_body_bytes = parse_number("MAX_BODY_BYTES", get("MAX_BODY_BYTES"))?
+        let max_body_bytes = env
+            .number("MAX_BODY_BYTES")?
             .map(|n| n as usize)
             .unwrap_or(DEFAULT_MAX_BODY_BYTES);
         if !(1..=DEFAULT_MAX_BODY_BYTES).contains(&max_body_bytes) {
@@ -184,113 +220,11 @@ impl Config {
             table_name,
             routes,
             secrets,
-            schemes,
+            settings,
             dedup_ttl: Duration::from_secs(dedup_ttl_s),
             max_body_bytes,
         })
     }
-}
-
-/// The per-sender secrets, from the environment or a secret store.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SenderSecrets {
-    pub salesloft: Vec<Secret>,
-    pub salesos: Vec<Secret>,
-    /// Decoded key bytes (not the `whsec_` text).
-    pub standard_webhooks: Vec<Secret>,
-}
-
-/// Scheme switches that are not secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SchemeSettings {
-    /// Salesloft path uses the timestamped HMAC-SHA256 variant instead of HMAC-SHA1.
-    pub salesloft_timestamped: bool,
-    pub salesloft_tolerance_s: u64,
-    pub standard_tolerance_s: u64,
-}
-
-impl Default for SchemeSettings {
-    fn default() -> Self {
-        Self {
-            salesloft_timestamped: false,
-            salesloft_tolerance_s: DEFAULT_TOLERANCE_S,
-            standard_tolerance_s: DEFAULT_TOLERANCE_S,
-        }
-    }
-}
-
-/// Where the senders' secrets come from.
-#[derive(Debug, Clone)]
-pub enum SecretSource {
-    /// `SALESLOFT_SECRETS`, `SALESOS_SECRETS`, `STANDARD_WEBHOOKS_SECRETS` (local runs).
-    Environment(SenderSecrets),
-    /// A Secrets Manager secret (`SECRET_ARN`), re-read every `refresh`.
-    SecretsManager {
-        secret_id: String,
-        refresh: Duration,
-    },
-}
-
-impl SenderSecrets {
-    /// The verifier serving every sender that has at least one secret.
-    pub fn verifier(&self, schemes: &SchemeSettings) -> Verifier {
-        let v = if schemes.salesloft_timestamped {
-            Verifier::default()
-                .with_salesloft_timestamped(self.salesloft.clone(), schemes.salesloft_tolerance_s)
-        } else {
-            Verifier::default().with_salesloft(self.salesloft.clone())
-        };
-        v.with_salesos(self.salesos.clone())
-            .with_standard_webhooks(self.standard_webhooks.clone(), schemes.standard_tolerance_s)
-    }
-}
-
-/// Parses a comma-separated list of `whsec_<base64>` secrets into key bytes.
-pub fn parse_standard_secrets(value: &str) -> Result<Vec<Secret>, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .enumerate()
-        // The reason names the position, never the value.
-        .map(|(i, t)| {
-            StandardWebhooks::parse_secret(t).map_err(|e| format!("entry {}: {e}", i + 1))
-        })
-        .collect()
-}
-
-/// Splits a comma-separated token list, trimming spaces and dropping empty entries.
-pub fn parse_secret_list(value: &str) -> Vec<Secret> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .map(Secret::new)
-        .collect()
-}
-
-fn parse_bool(name: &'static str, value: Option<String>) -> Result<Option<bool>, ConfigError> {
-    value
-        .map(|v| match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(ConfigError::Invalid {
-                name,
-                reason: format!("{v:?} is not true or false"),
-            }),
-        })
-        .transpose()
-}
-
-fn parse_number(name: &'static str, value: Option<String>) -> Result<Option<u64>, ConfigError> {
-    value
-        .map(|v| {
-            v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
-                name,
-                reason: format!("{v:?} is not a whole number"),
-            })
-        })
-        .transpose()
 }
 
 #[cfg(test)]
@@ -389,8 +323,8 @@ mod tests {
         assert!(!c.env_verifier().unwrap().serves(Provider::Salesloft));
         assert!(c.env_verifier().unwrap().serves(Provider::SalesOs));
         assert!(c.env_verifier().unwrap().serves(Provider::StandardWebhooks));
-        assert_eq!(c.schemes.standard_tolerance_s, 300);
-        assert!(!c.schemes.salesloft_timestamped);
+        assert_eq!(c.settings.standard.tolerance_s, 300);
+        assert!(!c.settings.salesloft.timestamped);
     }
 
     #[test]

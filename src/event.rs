@@ -1,5 +1,6 @@
-//! From a verified delivery to an [`Event`]: checks that the body is a JSON object, reads and
-//! validates the event type, and derives the event id (DESIGN.md section 4).
+//! From a verified delivery to an [`Event`]: checks that the body is a JSON object a consumer
+//! can parse, asks the sender's module for the event's identity (type, id, resource), and
+//! validates it (`docs/ARCHITECTURE.md`, "Event identity").
 //!
 //! Pure and synchronous. The event type and id become DynamoDB keys and SQS attributes, so
 //! they are validated here, before anything is stored or sent.
@@ -7,9 +8,10 @@
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
-use crate::signature::{Provider, Verified, SALESLOFT_EVENT, WEBHOOK_ID};
+use crate::headers::Headers;
+use crate::senders::Provider;
+use crate::signature::Verified;
 
 /// Longest accepted event type.
 pub const MAX_EVENT_TYPE_LEN: usize = 128;
@@ -44,13 +46,59 @@ impl ParseError {
     }
 }
 
+/// What identifies an event, as a sender's rules derive it from a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The sender's event type, e.g. `person_updated`.
+    pub event_type: String,
+    /// Stable across the sender's retries of one delivery: the idempotency key.
+    pub event_id: String,
+    /// The record the event is about, when it is a number or a short plain string; used to
+    /// keep one record's events in order on ordered destinations.
+    pub resource_id: Option<String>,
+}
+
+/// A verified delivery as a sender's [`crate::senders::Sender::identify`] sees it: the body,
+/// already checked to be a JSON object, its top-level fields, and the headers.
+#[derive(Debug)]
+pub struct Delivery<'a> {
+    body: &'a [u8],
+    probe: Probe<'a>,
+    headers: &'a Headers,
+}
+
+impl<'a> Delivery<'a> {
+    /// The raw body bytes.
+    pub fn body(&self) -> &'a [u8] {
+        self.body
+    }
+    /// The request headers.
+    pub fn headers(&self) -> &'a Headers {
+        self.headers
+    }
+    /// The body's top-level `type`, when it is a string.
+    pub fn body_type(&self) -> Option<&str> {
+        self.probe.event_type.as_deref()
+    }
+    /// The body's top-level `id`, when it is a string.
+    pub fn body_id_string(&self) -> Option<String> {
+        serde_json::from_str::<String>(self.probe.id?.get()).ok()
+    }
+    /// The body's top-level `id` as a resource id (a number or a short plain string).
+    pub fn body_id_as_resource(&self) -> Option<String> {
+        self.probe.id.and_then(|raw| resource_id(raw.get()))
+    }
+    /// `data.id` of a wrapped payload, as a resource id.
+    pub fn data_id_as_resource(&self) -> Option<String> {
+        self.probe.data.and_then(|raw| data_resource_id(raw.get()))
+    }
+}
+
 /// A verified, parsed delivery: what the service claims and publishes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event<'a> {
     provider: Provider,
-    event_type: String,
-    event_id: String,
-    resource_id: Option<String>,
+    identity: Identity,
     /// Validated UTF-8 JSON, the sender's bytes unchanged.
     payload: &'a str,
 }
@@ -62,45 +110,17 @@ impl<'a> Event<'a> {
         let body = verified.body();
         let (text, probe) = probe_object(body)?;
         let provider = verified.provider();
-        let event_type = match provider {
-            Provider::Salesloft => verified
-                .headers()
-                .get(SALESLOFT_EVENT)
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or(ParseError::MissingEventType)?
-                .to_owned(),
-            Provider::SalesOs | Provider::StandardWebhooks => probe
-                .event_type
-                .as_deref()
-                .ok_or(ParseError::MissingEventType)?
-                .to_owned(),
+        let delivery = Delivery {
+            body,
+            probe,
+            headers: verified.headers(),
         };
-        validate_event_type(&event_type)?;
-        let event_id = match provider {
-            // Salesloft sends no id: derive one that identical retries share.
-            Provider::Salesloft => derived_event_id(&event_type, body),
-            Provider::SalesOs => probe.id_string().ok_or(ParseError::MissingEventId)?,
-            Provider::StandardWebhooks => verified
-                .headers()
-                .get(WEBHOOK_ID)
-                .map(|id| id.trim().to_owned())
-                .ok_or(ParseError::MissingEventId)?,
-        };
-        validate_event_id(&event_id)?;
-        // The record the event is about: Salesloft's body *is* the resource; the others
-        // wrap it in `data`.
-        let resource_id = match provider {
-            Provider::Salesloft => probe.id.and_then(|raw| resource_id(raw.get())),
-            Provider::SalesOs | Provider::StandardWebhooks => {
-                probe.data.and_then(|raw| data_resource_id(raw.get()))
-            }
-        };
+        let identity = provider.identify(&delivery)?;
+        validate_event_type(&identity.event_type)?;
+        validate_event_id(&identity.event_id)?;
         Ok(Event {
             provider,
-            event_type,
-            event_id,
-            resource_id,
+            identity,
             payload: text,
         })
     }
@@ -108,16 +128,22 @@ impl<'a> Event<'a> {
     pub fn provider(&self) -> Provider {
         self.provider
     }
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+    /// The identity, owned (for the report once the event is handled).
+    pub fn into_identity(self) -> Identity {
+        self.identity
+    }
     pub fn event_type(&self) -> &str {
-        &self.event_type
+        &self.identity.event_type
     }
     pub fn event_id(&self) -> &str {
-        &self.event_id
+        &self.identity.event_id
     }
-    /// The id of the resource the event is about (`id` in the payload), when it is a number
-    /// or a short plain string; used to keep one record's events in order on FIFO queues.
+    /// See [`Identity::resource_id`].
     pub fn resource_id(&self) -> Option<&str> {
-        self.resource_id.as_deref()
+        self.identity.resource_id.as_deref()
     }
     /// The sender's JSON body, byte for byte.
     pub fn payload(&self) -> &'a [u8] {
@@ -129,12 +155,12 @@ impl<'a> Event<'a> {
     }
     /// The idempotency key: `{provider}#{event_id}`.
     pub fn dedup_key(&self) -> String {
-        format!("{}#{}", self.provider, self.event_id)
+        format!("{}#{}", self.provider, self.identity.event_id)
     }
 }
 
 /// The top-level fields the pipeline looks at; everything else is skipped unparsed.
-#[derive(Deserialize)]
+#[derive(Debug, Deserialize)]
 struct Probe<'a> {
     #[serde(borrow, default)]
     id: Option<&'a RawValue>,
@@ -143,14 +169,6 @@ struct Probe<'a> {
     #[serde(borrow, default)]
     data: Option<&'a RawValue>,
     // Other fields are skipped by serde without being buffered.
-}
-
-impl Probe<'_> {
-    /// The body's `id` when it is a string (SalesOS: `evt_abc123`).
-    fn id_string(&self) -> Option<String> {
-        let raw = self.id?;
-        serde_json::from_str::<String>(raw.get()).ok()
-    }
 }
 
 /// A `type` that is not a string reads as absent (answered as a missing event type) rather
@@ -260,16 +278,6 @@ pub fn validate_event_id(event_id: &str) -> Result<(), ParseError> {
     }
 }
 
-/// Lowercase hex SHA-256 of `event_type`, a newline and the raw body: identical retries share
-/// an id, two different updates of the same record do not.
-pub fn derived_event_id(event_type: &str, body: &[u8]) -> String {
-    let mut hash = Sha256::new();
-    hash.update(event_type.as_bytes());
-    hash.update(b"\n");
-    hash.update(body);
-    hex::encode(hash.finalize())
-}
-
 /// `data.id` of a wrapped payload.
 fn data_resource_id(raw: &str) -> Option<String> {
     #[derive(Deserialize)]
@@ -299,48 +307,26 @@ fn resource_id(raw: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::headers::Headers;
-    use crate::signature::{salesloft_signature, Secret, Verifier, SALESLOFT_SIGNATURE};
+    use crate::senders::salesloft::{sign, SALESLOFT_EVENT, SALESLOFT_SIGNATURE};
+    use crate::signature::{Secret, Verifier};
 
+    /// The generic checks, run on Salesloft deliveries (whose type comes from a header, so
+    /// any body can be tried).
     fn parse_salesloft(
         event_type: Option<&str>,
         body: &[u8],
     ) -> Result<Event<'static>, ParseError> {
-        let mut pairs = vec![(
-            SALESLOFT_SIGNATURE.to_string(),
-            salesloft_signature(b"k", body),
-        )];
+        let mut pairs = vec![(SALESLOFT_SIGNATURE.to_string(), sign(b"k", body))];
         if let Some(t) = event_type {
             pairs.push((SALESLOFT_EVENT.to_string(), t.to_string()));
         }
         let headers: &'static Headers = Box::leak(Box::new(Headers::from_pairs(pairs)));
         let body: &'static [u8] = Box::leak(body.to_vec().into_boxed_slice());
-        let verifier = Verifier::new(vec![Secret::new("k")]);
+        let verifier = Verifier::default().with_keys(Provider::Salesloft, vec![Secret::new("k")]);
         let verified = verifier
             .verify(Provider::Salesloft, body, headers, 0)
             .unwrap();
         Event::parse(verified)
-    }
-
-    #[test]
-    fn event_id_is_sha256_of_type_newline_body() {
-        // printf 'person_updated\n{"id":1}' | sha256sum
-        assert_eq!(
-            derived_event_id("person_updated", br#"{"id":1}"#),
-            "63aca83c2415b3baac57903bfd32f95d0e8e5880f37f836b6a50a71c417b873f"
-        );
-    }
-
-    #[test]
-    fn identical_retries_share_an_event_id_and_different_updates_do_not() {
-        let a = parse_salesloft(Some("person_updated"), br#"{"id":1,"title":"CEO"}"#).unwrap();
-        let b = parse_salesloft(Some("person_updated"), br#"{"id":1,"title":"CEO"}"#).unwrap();
-        let c = parse_salesloft(Some("person_updated"), br#"{"id":1,"title":"CTO"}"#).unwrap();
-        let d = parse_salesloft(Some("person_created"), br#"{"id":1,"title":"CEO"}"#).unwrap();
-        assert_eq!(a.event_id(), b.event_id());
-        assert_ne!(a.event_id(), c.event_id());
-        assert_ne!(a.event_id(), d.event_id());
-        assert_eq!(a.dedup_key(), format!("salesloft#{}", a.event_id()));
     }
 
     #[test]
@@ -433,18 +419,6 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_or_blank_event_type_is_refused() {
-        assert_eq!(
-            parse_salesloft(None, b"{}").unwrap_err(),
-            ParseError::MissingEventType
-        );
-        assert_eq!(
-            parse_salesloft(Some("  "), b"{}").unwrap_err(),
-            ParseError::MissingEventType
-        );
-    }
-
-    #[test]
     fn event_types_with_unsafe_characters_are_refused() {
         for t in [
             "person updated",
@@ -463,103 +437,5 @@ mod tests {
         }
         assert!(parse_salesloft(Some(&"x".repeat(128)), b"{}").is_ok());
         assert!(parse_salesloft(Some("lead.created"), b"{}").is_ok());
-    }
-
-    fn parse_other(
-        provider: Provider,
-        body: &'static [u8],
-        extra: &[(&str, &str)],
-    ) -> Result<Event<'static>, ParseError> {
-        use crate::signature::{
-            hmac_sha256_hex, SALESOS_SIGNATURE, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP,
-        };
-        let mut pairs: Vec<(String, String)> = extra
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let verifier = match provider {
-            Provider::SalesOs => {
-                pairs.push((SALESOS_SIGNATURE.into(), hmac_sha256_hex(b"k", &[body])));
-                Verifier::default().with_salesos(vec![Secret::new("k")])
-            }
-            _ => {
-                let id = extra
-                    .iter()
-                    .find(|(k, _)| *k == WEBHOOK_ID)
-                    .map(|(_, v)| *v)
-                    .unwrap_or("");
-                let sig = base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    hex::decode(hmac_sha256_hex(b"k", &[id.as_bytes(), b".100.", body])).unwrap(),
-                );
-                pairs.push((WEBHOOK_SIGNATURE.into(), format!("v1,{sig}")));
-                pairs.push((WEBHOOK_TIMESTAMP.into(), "100".into()));
-                Verifier::default().with_standard_webhooks(vec![Secret::new("k")], 300)
-            }
-        };
-        let headers: &'static Headers = Box::leak(Box::new(Headers::from_pairs(pairs)));
-        let verified = verifier.verify(provider, body, headers, 100).unwrap();
-        Event::parse(verified)
-    }
-
-    #[test]
-    fn a_salesos_event_takes_its_type_and_id_from_the_body() {
-        let e = parse_other(
-            Provider::SalesOs,
-            br#"{"id":"evt_abc123","type":"lead.created","timestamp":"2025-01-15T10:30:00Z","organizationId":"org_xyz789","data":{"id":"lead_def456"}}"#,
-            &[],
-        )
-        .unwrap();
-        assert_eq!(e.event_type(), "lead.created");
-        assert_eq!(e.event_id(), "evt_abc123");
-        assert_eq!(e.resource_id(), Some("lead_def456"));
-        assert_eq!(e.dedup_key(), "salesos#evt_abc123");
-    }
-
-    #[test]
-    fn a_salesos_event_without_type_or_string_id_is_refused() {
-        assert_eq!(
-            parse_other(Provider::SalesOs, br#"{"id":"evt_1"}"#, &[]).unwrap_err(),
-            ParseError::MissingEventType
-        );
-        assert_eq!(
-            parse_other(Provider::SalesOs, br#"{"id":"evt_1","type":7}"#, &[]).unwrap_err(),
-            ParseError::MissingEventType
-        );
-        assert_eq!(
-            parse_other(Provider::SalesOs, br#"{"type":"lead.created"}"#, &[]).unwrap_err(),
-            ParseError::MissingEventId
-        );
-        assert_eq!(
-            parse_other(
-                Provider::SalesOs,
-                br#"{"id":12,"type":"lead.created"}"#,
-                &[]
-            )
-            .unwrap_err(),
-            ParseError::MissingEventId
-        );
-        assert_eq!(
-            parse_other(
-                Provider::SalesOs,
-                br#"{"id":"has space","type":"lead.created"}"#,
-                &[]
-            )
-            .unwrap_err(),
-            ParseError::InvalidEventId
-        );
-    }
-
-    #[test]
-    fn a_standard_webhooks_event_takes_its_id_from_the_webhook_id_header() {
-        let e = parse_other(
-            Provider::StandardWebhooks,
-            br#"{"type":"invoice.paid","timestamp":"2026-11-23T14:00:00Z","data":{"id":42}}"#,
-            &[(WEBHOOK_ID, "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W")],
-        )
-        .unwrap();
-        assert_eq!(e.event_type(), "invoice.paid");
-        assert_eq!(e.event_id(), "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");
-        assert_eq!(e.resource_id(), Some("42"));
     }
 }

@@ -1,5 +1,6 @@
 //! The Lambda Function URL adapter: an event in, an HTTP response out, and the one place
-//! where every outcome and error becomes a status (DESIGN.md section 2).
+//! where every outcome and error is classified ([`classify`]: status, code, log level) for
+//! both the response and the log line (`docs/ARCHITECTURE.md`, "Responses").
 //!
 //! The event is read from plain JSON into [`FunctionUrlRequest`] here rather than through
 //! `lambda_http`, because `lambda_http` panics on a body flagged `isBase64Encoded` that is
@@ -12,11 +13,11 @@ use std::time::Instant;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::dedup::{DedupError, DedupStore};
+use crate::dedup::DedupStore;
+use crate::destinations::EventPublisher;
 use crate::headers::Headers;
-use crate::publish::EventPublisher;
+use crate::senders::Provider;
 use crate::service::{Invocation, Outcome, Report, Service, ServiceError};
-use crate::signature::Provider;
 
 /// The parts of a Function URL request event this function reads. Every field is optional
 /// so that an odd event is answered (400), not a deserialisation failure.
@@ -91,13 +92,6 @@ pub struct Limits {
     pub max_body_bytes: usize,
 }
 
-/// What the router decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Route {
-    Health,
-    Webhook(Provider),
-}
-
 /// Seconds a sender is asked to wait after a 503: short, because Salesloft retries 15 s
 /// apart and gives up after three retries.
 const UNAVAILABLE_RETRY_AFTER_S: u64 = 5;
@@ -110,16 +104,140 @@ pub async fn handle<D: DedupStore, P: EventPublisher>(
     inv: &Invocation,
 ) -> FunctionUrlResponse {
     let started = Instant::now();
-    let (provider, body_len, report, response) =
-        route_and_handle(service, limits, event, inv).await;
-    log_delivery(provider, body_len, &report, &response, started);
+    let request = route_and_handle(service, limits, event, inv).await;
+    let class = classify(&request.handled);
+    let response = respond(&request.handled, &class);
+    log_delivery(&request, &class, started);
     response
 }
 
-/// What happened before and inside the service, for the log line.
-enum Stage {
-    Rejected(&'static str),
+/// A request that was refused before the service ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The Lambda event is not a Function URL request.
+    MalformedEvent,
+    NotFound,
+    /// `GET /health` (answered, not refused, but it never reaches the service).
+    Health,
+    MethodNotAllowed {
+        allow: &'static str,
+    },
+    InvalidBase64,
+    TooLarge,
+}
+
+/// How a request ended: refused before the service, or handled by it.
+#[derive(Debug)]
+pub enum Handled {
+    Rejected(Rejection),
     Served(Report),
+}
+
+/// What the log line knows of a request besides how it ended.
+struct Request {
+    provider: Option<Provider>,
+    body_len: usize,
+    handled: Handled,
+}
+
+/// The log level of an outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// The one classification of how a request ended, used by the response and the log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Classification {
+    pub status: u16,
+    /// The code in the response body (`status` on success, `error` otherwise).
+    pub code: &'static str,
+    /// The outcome in the log line (finer than `code` for failures that share a response).
+    pub outcome: &'static str,
+    pub level: Level,
+}
+
+const fn class(
+    status: u16,
+    code: &'static str,
+    outcome: &'static str,
+    level: Level,
+) -> Classification {
+    Classification {
+        status,
+        code,
+        outcome,
+        level,
+    }
+}
+
+/// The status table (`docs/ARCHITECTURE.md`, "Responses"): every way a request can end.
+pub fn classify(handled: &Handled) -> Classification {
+    use Level::{Error, Info, Warn};
+    match handled {
+        Handled::Rejected(r) => match r {
+            Rejection::MalformedEvent => class(400, "malformed_request", "malformed_event", Info),
+            Rejection::NotFound => class(404, "not_found", "not_found", Info),
+            Rejection::Health => class(200, "ok", "health", Info),
+            Rejection::MethodNotAllowed { .. } => {
+                class(405, "method_not_allowed", "method_not_allowed", Info)
+            }
+            Rejection::InvalidBase64 => {
+                class(400, "invalid_base64_body", "invalid_base64_body", Info)
+            }
+            Rejection::TooLarge => class(413, "payload_too_large", "payload_too_large", Info),
+        },
+        Handled::Served(report) => match &report.result {
+            Ok(Outcome::Accepted) => class(202, "accepted", "accepted", Info),
+            Ok(Outcome::Duplicate) => class(200, "duplicate", "duplicate", Info),
+            Ok(Outcome::InProgress { .. }) => class(409, "in_progress", "in_progress", Info),
+            // One body for every signature failure: nothing that helps a forger.
+            Err(ServiceError::Signature(_)) => {
+                class(401, "invalid_signature", "invalid_signature", Warn)
+            }
+            Err(ServiceError::Parse(e)) => class(400, e.code(), e.code(), Info),
+            // The detail of a store failure goes to the log only (never the response).
+            Err(ServiceError::Dedup(_)) => class(503, "unavailable", "dedup_unavailable", Error),
+            Err(ServiceError::Publish(_)) => class(503, "unavailable", "publish_failed", Error),
+            Err(ServiceError::SecretsUnavailable) => {
+                class(503, "unavailable", "secrets_unavailable", Error)
+            }
+            Err(ServiceError::NoDestination(_)) => {
+                class(503, "unavailable", "no_destination", Error)
+            }
+        },
+    }
+}
+
+/// The response for `handled`, classified as `class`.
+fn respond(handled: &Handled, class: &Classification) -> FunctionUrlResponse {
+    let event_id = match handled {
+        Handled::Served(report) => report.identity.as_ref().map(|i| i.event_id.as_str()),
+        Handled::Rejected(_) => None,
+    };
+    let body = match (class.status, event_id) {
+        (200 | 202, Some(event_id)) => {
+            serde_json::json!({"status": class.code, "event_id": event_id})
+        }
+        (200..=299 | 409, _) => serde_json::json!({ "status": class.code }),
+        _ => serde_json::json!({ "error": class.code }),
+    };
+    let response = FunctionUrlResponse::json(class.status, body);
+    match handled {
+        Handled::Rejected(Rejection::MethodNotAllowed { allow }) => {
+            response.with_header("allow", *allow)
+        }
+        Handled::Served(Report {
+            result: Ok(Outcome::InProgress { retry_after_s }),
+            ..
+        }) => response.with_header("retry-after", retry_after_s.to_string()),
+        _ if class.status == 503 => {
+            response.with_header("retry-after", UNAVAILABLE_RETRY_AFTER_S.to_string())
+        }
+        _ => response,
+    }
 }
 
 async fn route_and_handle<D: DedupStore, P: EventPublisher>(
@@ -127,23 +245,20 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
     limits: Limits,
     event: serde_json::Value,
     inv: &Invocation,
-) -> (Option<Provider>, usize, Stage, FunctionUrlResponse) {
+) -> Request {
+    let rejected = |provider, rejection| Request {
+        provider,
+        body_len: 0,
+        handled: Handled::Rejected(rejection),
+    };
     // serde reads a struct from a JSON array too; a request event is always an object.
     let parsed = if event.is_object() {
         serde_json::from_value::<FunctionUrlRequest>(event).ok()
     } else {
         None
     };
-    let request = match parsed {
-        Some(r) => r,
-        None => {
-            return (
-                None,
-                0,
-                Stage::Rejected("malformed_event"),
-                error(400, "malformed_request"),
-            )
-        }
+    let Some(request) = parsed else {
+        return rejected(None, Rejection::MalformedEvent);
     };
     let method = request
         .request_context
@@ -158,43 +273,14 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
         .or(request.request_context.http.path.as_deref())
         .unwrap_or("/");
 
-    let route = match route(path, service) {
-        Some(r) => r,
-        None => {
-            return (
-                None,
-                0,
-                Stage::Rejected("not_found"),
-                error(404, "not_found"),
-            )
+    let provider = match route(path, service) {
+        None => return rejected(None, Rejection::NotFound),
+        Some(Route::Health) if method == "GET" => return rejected(None, Rejection::Health),
+        Some(Route::Health) => return rejected(None, Rejection::MethodNotAllowed { allow: "GET" }),
+        Some(Route::Webhook(_)) if method != "POST" => {
+            return rejected(None, Rejection::MethodNotAllowed { allow: "POST" })
         }
-    };
-    let provider = match route {
-        Route::Health if method == "GET" => {
-            return (
-                None,
-                0,
-                Stage::Rejected("health"),
-                FunctionUrlResponse::json(200, serde_json::json!({"status": "ok"})),
-            )
-        }
-        Route::Health => {
-            return (
-                None,
-                0,
-                Stage::Rejected("method_not_allowed"),
-                error(405, "method_not_allowed").with_header("allow", "GET"),
-            )
-        }
-        Route::Webhook(_) if method != "POST" => {
-            return (
-                None,
-                0,
-                Stage::Rejected("method_not_allowed"),
-                error(405, "method_not_allowed").with_header("allow", "POST"),
-            )
-        }
-        Route::Webhook(p) => p,
+        Some(Route::Webhook(p)) => p,
     };
 
     let body = match decode_body(
@@ -203,42 +289,33 @@ async fn route_and_handle<D: DedupStore, P: EventPublisher>(
         limits.max_body_bytes,
     ) {
         Ok(b) => b,
-        Err(rejection) => {
-            let (status, code) = rejection;
-            return (
-                Some(provider),
-                0,
-                Stage::Rejected(code),
-                error(status, code),
-            );
-        }
+        Err(rejection) => return rejected(Some(provider), rejection),
     };
     let headers = Headers::from_pairs(request.headers);
     let report = service.handle(provider, &body, &headers, inv).await;
-    let response = respond(&report);
-    (Some(provider), body.len(), Stage::Served(report), response)
+    Request {
+        provider: Some(provider),
+        body_len: body.len(),
+        handled: Handled::Served(report),
+    }
 }
 
-/// Maps paths to routes. `/` and `/salesloft` are Salesloft's, `/salesos` SalesOS's and
-/// `/standard` Standard Webhooks'; a trailing slash is ignored.
-/// A provider without a configured secret is not served (404).
+/// What the router decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Health,
+    Webhook(Provider),
+}
+
+/// Maps paths to routes: `/health`, and each sender's paths (`Sender::PATHS`); trailing
+/// slashes are ignored. A provider without a configured secret is not served (404).
 fn route<D: DedupStore, P: EventPublisher>(path: &str, service: &Service<D, P>) -> Option<Route> {
-    let trimmed = if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
-    };
-    let route = match trimmed {
-        "/health" => Route::Health,
-        "/" | "" | "/salesloft" => Route::Webhook(Provider::Salesloft),
-        "/salesos" => Route::Webhook(Provider::SalesOs),
-        "/standard" => Route::Webhook(Provider::StandardWebhooks),
-        _ => return None,
-    };
-    match route {
-        Route::Webhook(p) if !service.serves(p) => None,
-        r => Some(r),
+    if path.trim_end_matches('/') == "/health" {
+        return Some(Route::Health);
     }
+    Provider::for_path(path)
+        .filter(|p| service.serves(*p))
+        .map(Route::Webhook)
 }
 
 /// The raw body bytes, base64-decoded when flagged, within the size limit.
@@ -248,136 +325,108 @@ fn decode_body(
     body: Option<&str>,
     is_base64_encoded: bool,
     max: usize,
-) -> Result<std::borrow::Cow<'_, [u8]>, (u16, &'static str)> {
+) -> Result<std::borrow::Cow<'_, [u8]>, Rejection> {
     let text = body.unwrap_or("");
     if is_base64_encoded {
         // Refuse by the encoded length first, so a huge body is never decoded.
         if text.len() / 4 * 3 > max + 3 {
-            return Err((413, "payload_too_large"));
+            return Err(Rejection::TooLarge);
         }
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
-            .map_err(|_| (400, "invalid_base64_body"))?;
+            .map_err(|_| Rejection::InvalidBase64)?;
         if bytes.len() > max {
-            return Err((413, "payload_too_large"));
+            return Err(Rejection::TooLarge);
         }
         Ok(bytes.into())
     } else if text.len() > max {
-        Err((413, "payload_too_large"))
+        Err(Rejection::TooLarge)
     } else {
         Ok(text.as_bytes().into())
     }
 }
 
-fn error(status: u16, code: &str) -> FunctionUrlResponse {
-    FunctionUrlResponse::json(status, serde_json::json!({ "error": code }))
-}
-
-/// The status table of DESIGN.md section 2.
-fn respond(report: &Report) -> FunctionUrlResponse {
-    let event_id = report
-        .meta
-        .as_ref()
-        .map(|m| m.event_id.as_str())
-        .unwrap_or("");
-    match &report.result {
-        Ok(Outcome::Accepted) => FunctionUrlResponse::json(
-            202,
-            serde_json::json!({"status": "accepted", "event_id": event_id}),
+fn log_delivery(request: &Request, class: &Classification, started: Instant) {
+    let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
+    let provider = request.provider.map(Provider::as_str).unwrap_or("");
+    let (identity, reason) = match &request.handled {
+        Handled::Served(report) => (
+            report.identity.as_ref(),
+            report.result.as_ref().err().map(ToString::to_string),
         ),
-        Ok(Outcome::Duplicate) => FunctionUrlResponse::json(
-            200,
-            serde_json::json!({"status": "duplicate", "event_id": event_id}),
-        ),
-        Ok(Outcome::InProgress { retry_after_s }) => {
-            FunctionUrlResponse::json(409, serde_json::json!({"status": "in_progress"}))
-                .with_header("retry-after", retry_after_s.to_string())
-        }
-        // One body for every signature failure: nothing that helps a forger.
-        Err(ServiceError::Signature(_)) => error(401, "invalid_signature"),
-        Err(ServiceError::Parse(e)) => error(400, e.code()),
-        Err(ServiceError::Dedup(DedupError::Unavailable(_) | DedupError::ClaimLost))
-        | Err(ServiceError::Publish(_))
-        | Err(ServiceError::SecretsUnavailable)
-        | Err(ServiceError::NoDestination(_)) => error(503, "unavailable")
-            .with_header("retry-after", UNAVAILABLE_RETRY_AFTER_S.to_string()),
+        Handled::Rejected(_) => (None, None),
+    };
+    let event_type = identity.map(|i| i.event_type.as_str()).unwrap_or("");
+    let event_id = identity.map(|i| i.event_id.as_str()).unwrap_or("");
+    let reason = reason.unwrap_or_default();
+    let (outcome, status, body_bytes) = (class.outcome, class.status, request.body_len);
+    // One line per delivery; the same fields at every level. `reason` is an error's own text,
+    // which never holds a secret, a signature or the body.
+    macro_rules! line {
+        ($level:ident) => {
+            tracing::$level!(
+                provider,
+                event_type,
+                event_id,
+                outcome,
+                status,
+                body_bytes,
+                duration_ms,
+                reason,
+                "delivery"
+            )
+        };
+    }
+    match class.level {
+        Level::Info => line!(info),
+        Level::Warn => line!(warn),
+        Level::Error => line!(error),
     }
 }
 
-fn log_delivery(
-    provider: Option<Provider>,
-    body_len: usize,
-    stage: &Stage,
-    response: &FunctionUrlResponse,
-    started: Instant,
-) {
-    let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
-    let provider = provider.map(Provider::as_str).unwrap_or("");
-    let status = response.status_code;
-    match stage {
-        Stage::Rejected(outcome) => tracing::info!(
-            provider,
-            outcome,
-            status,
-            body_bytes = body_len,
-            duration_ms,
-            "delivery"
-        ),
-        Stage::Served(report) => {
-            let (event_type, event_id) = report
-                .meta
-                .as_ref()
-                .map(|m| (m.event_type.as_str(), m.event_id.as_str()))
-                .unwrap_or(("", ""));
-            let outcome = match &report.result {
-                Ok(Outcome::Accepted) => "accepted",
-                Ok(Outcome::Duplicate) => "duplicate",
-                Ok(Outcome::InProgress { .. }) => "in_progress",
-                Err(ServiceError::Signature(_)) => "invalid_signature",
-                Err(ServiceError::Parse(e)) => e.code(),
-                Err(ServiceError::Dedup(_)) => "dedup_unavailable",
-                Err(ServiceError::Publish(_)) => "publish_failed",
-                Err(ServiceError::SecretsUnavailable) => "secrets_unavailable",
-                Err(ServiceError::NoDestination(_)) => "no_destination",
-            };
-            match &report.result {
-                // The detail of a store failure goes to the log only (never the response).
-                Err(
-                    err @ (ServiceError::Dedup(_)
-                    | ServiceError::Publish(_)
-                    | ServiceError::SecretsUnavailable
-                    | ServiceError::NoDestination(_)),
-                ) => tracing::error!(
-                    provider,
-                    event_type,
-                    event_id,
-                    outcome,
-                    status,
-                    body_bytes = body_len,
-                    duration_ms,
-                    error = %err,
-                    "delivery"
-                ),
-                Err(ServiceError::Signature(reason)) => tracing::warn!(
-                    provider,
-                    outcome,
-                    status,
-                    body_bytes = body_len,
-                    duration_ms,
-                    reason = %reason,
-                    "delivery"
-                ),
-                _ => tracing::info!(
-                    provider,
-                    event_type,
-                    event_id,
-                    outcome,
-                    status,
-                    body_bytes = body_len,
-                    duration_ms,
-                    "delivery"
-                ),
-            }
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::ServiceError;
+
+    #[test]
+    fn every_failure_after_verification_is_a_503_that_asks_for_a_retry() {
+        for err in [
+            ServiceError::SecretsUnavailable,
+            ServiceError::NoDestination("x".into()),
+            ServiceError::Publish(vec![]),
+        ] {
+            let handled = Handled::Served(Report {
+                identity: None,
+                result: Err(err),
+            });
+            let class = classify(&handled);
+            assert_eq!(
+                (class.status, class.code, class.level),
+                (503, "unavailable", Level::Error)
+            );
+            let response = respond(&handled, &class);
+            assert_eq!(
+                response.headers.get("retry-after").map(String::as_str),
+                Some("5")
+            );
+            assert_eq!(response.json_body()["error"], "unavailable");
         }
+    }
+
+    #[test]
+    fn a_rejected_method_names_the_allowed_one() {
+        let handled = Handled::Rejected(Rejection::MethodNotAllowed { allow: "POST" });
+        let response = respond(&handled, &classify(&handled));
+        assert_eq!(response.status_code, 405);
+        assert_eq!(response.headers["allow"], "POST");
+    }
+
+    #[test]
+    fn health_answers_ok_without_an_event_id() {
+        let handled = Handled::Rejected(Rejection::Health);
+        let response = respond(&handled, &classify(&handled));
+        assert_eq!(response.status_code, 200);
+        assert_eq!(response.json_body(), serde_json::json!({"status": "ok"}));
     }
 }

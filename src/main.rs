@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use salesloft_webhooks::config::{Config, SecretSource};
 use salesloft_webhooks::dedup::DynamoDbDedupStore;
+use salesloft_webhooks::destinations::SqsPublisher;
 use salesloft_webhooks::http::{handle, Limits};
-use salesloft_webhooks::publish::SqsPublisher;
 use salesloft_webhooks::secrets::{Keyring, RefreshPolicy, SecretsManagerSecretStore};
 use salesloft_webhooks::service::{Invocation, Service};
 
@@ -30,7 +30,7 @@ async fn main() -> Result<(), Error> {
         max_body_bytes: config.max_body_bytes,
     };
     let keys = match &config.secrets {
-        SecretSource::Environment(secrets) => Keyring::fixed(secrets.verifier(&config.schemes)),
+        SecretSource::Environment(secrets) => Keyring::fixed(secrets.verifier(&config.settings)),
         SecretSource::SecretsManager { secret_id, refresh } => {
             let store = SecretsManagerSecretStore::new(
                 aws_sdk_secretsmanager::Client::new(&aws),
@@ -40,7 +40,7 @@ async fn main() -> Result<(), Error> {
                 refresh_after_ms: refresh.as_millis() as u64,
                 ..RefreshPolicy::default()
             };
-            Keyring::from_store(Box::new(store), config.schemes, policy, now_ms()).await
+            Keyring::from_store(Box::new(store), config.settings.clone(), policy, now_ms()).await
         }
     };
     let service = Service::with_keyring(dedup, publisher, keys, config.routes, config.dedup_ttl);

@@ -1,6 +1,6 @@
-//! The webhook service: verify -> parse -> claim -> publish -> complete (DESIGN.md section 2),
-//! generic over the two ports, so it never sees an AWS type and runs unchanged on the
-//! in-memory adapters in unit tests.
+//! The webhook service: verify -> parse -> claim -> publish -> complete (`docs/ARCHITECTURE.md`,
+//! "The pipeline"), generic over the two ports, so it never sees an AWS type and runs
+//! unchanged on the in-memory adapters in unit tests.
 //!
 //! Ordering is what keeps the promises: nothing touches a store before the signature has
 //! verified; a failed publish releases the claim (recording what did go out) and answers 503
@@ -9,16 +9,15 @@
 use std::time::Duration;
 
 use futures::future::join_all;
-use sha2::{Digest, Sha256};
+use salesloft_webhooks_wire::envelope::{self, EnvelopeFields};
 
 use crate::dedup::{ClaimOutcome, ClaimRequest, DedupError, DedupStore};
-use crate::envelope::envelope;
-use crate::event::{Event, ParseError};
+use crate::destinations::{EventPublisher, Message, PublishError, RouteTable};
+use crate::event::{Event, Identity, ParseError};
 use crate::headers::Headers;
-use crate::publish::{EventPublisher, Message, PublishError};
-use crate::routing::RouteTable;
 use crate::secrets::Keyring;
-use crate::signature::{Provider, SignatureError, Verifier};
+use crate::senders::Provider;
+use crate::signature::{SignatureError, Verifier};
 
 /// Per-invocation inputs that would otherwise be ambient, passed in so tests are
 /// deterministic.
@@ -63,17 +62,11 @@ pub enum ServiceError {
     Publish(Vec<PublishError>),
 }
 
-/// The identity of the event a report is about, once it is known (after parsing).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct EventMeta {
-    pub event_type: String,
-    pub event_id: String,
-}
-
-/// The result of one delivery, with what is known of the event for the log line.
+/// The result of one delivery, with what is known of the event for the response and the log
+/// line: its identity once parsed.
 #[derive(Debug)]
 pub struct Report {
-    pub meta: Option<EventMeta>,
+    pub identity: Option<Identity>,
     pub result: Result<Outcome, ServiceError>,
 }
 
@@ -145,7 +138,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         let now_s = (inv.now_ms / 1000) as i64;
         let Some(verifier) = self.keys.current(inv.now_ms).await else {
             return Report {
-                meta: None,
+                identity: None,
                 result: Err(ServiceError::SecretsUnavailable),
             };
         };
@@ -165,18 +158,15 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             Ok(event) => event,
             Err(err) => {
                 return Report {
-                    meta: None,
+                    identity: None,
                     result: Err(err),
                 }
             }
         };
-        let meta = EventMeta {
-            event_type: event.event_type().to_string(),
-            event_id: event.event_id().to_string(),
-        };
+        let result = self.deliver(&event, inv).await;
         Report {
-            meta: Some(meta),
-            result: self.deliver(&event, inv).await,
+            identity: Some(event.into_identity()),
+            result,
         }
     }
 
@@ -187,10 +177,10 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         // an emulator) still gets a short lease rather than none.
         let lease_until_ms = inv.deadline_ms.max(inv.now_ms + 1_000);
         let claim = ClaimRequest {
-            key: key.clone(),
-            token: inv.claim_token.clone(),
-            event_type: event.event_type().to_string(),
-            received_at: received_at.clone(),
+            key: &key,
+            token: &inv.claim_token,
+            event_type: event.event_type(),
+            received_at: &received_at,
             now_ms: inv.now_ms,
             lease_until_ms,
             expires_at_s: inv.now_ms / 1000 + self.dedup_ttl.as_secs(),
@@ -213,13 +203,19 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             .into_iter()
             .filter(|d| !already.contains(&d.name))
             .collect();
+        let fields = EnvelopeFields {
+            provider: event.provider().as_str(),
+            event_type: event.event_type(),
+            event_id: event.event_id(),
+            received_at: &received_at,
+        };
+        // The payload was validated as a JSON object by `Event::parse`, as `write` requires.
+        let body = envelope::write(&fields, event.payload_str());
         let message = Message {
-            body: envelope(event, &received_at),
-            provider: event.provider().as_str().to_string(),
-            event_type: event.event_type().to_string(),
-            event_id: event.event_id().to_string(),
-            group_id: group_id(event),
-            deduplication_id: hex::encode(Sha256::digest(key.as_bytes())),
+            body: &body,
+            provider: event.provider(),
+            identity: event.identity(),
+            dedup_key: &key,
         };
         let results = join_all(pending.iter().map(|d| self.publisher.publish(d, &message))).await;
 
@@ -254,15 +250,6 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             }
             Err(ServiceError::Publish(failures))
         }
-    }
-}
-
-/// FIFO message group: one record's events stay in order (provider + resource id), else
-/// per event type. Only characters SQS accepts in a group id reach here.
-fn group_id(event: &Event<'_>) -> String {
-    match event.resource_id() {
-        Some(id) => format!("{}:{}", event.provider(), id),
-        None => format!("{}:{}", event.provider(), event.event_type()),
     }
 }
 

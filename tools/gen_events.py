@@ -42,6 +42,10 @@ clock and checks that status. Stale *.json files in the folders this script writ
 (events/salesloft/, events/salesloft_timestamped/, events/salesos/, events/standard/ and
 events/cases/) are removed: those folders belong to this script.
 
+The accepted samples of each sender come from one entry of SENDERS (folder, provider, path,
+how to sign, event types and their body builders): adding a sender is adding an entry there.
+The signatures themselves are computed by tools/signing.py, shared with the other tools.
+
 Standard library only (Python 3.11).
 """
 
@@ -49,11 +53,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
+
+import signing  # tools/signing.py: the one implementation of every sender's signature
 
 # A documented TEST-ONLY callback token. It is not a secret and is configured nowhere but in
 # tests (tests/events.rs uses the same value); never use it for a real subscription.
@@ -68,7 +74,7 @@ SALESOS_SECRET = "so_test_secret_0123456789"
 # (STANDARD_WEBHOOKS_SECRETS); checked against the key bytes below.
 STANDARD_SECRET = "whsec_c3dfdGVzdF9zZWNyZXRfMDEyMzQ1Njc4OWFiY2RlZg=="
 STANDARD_KEY = b"sw_test_secret_0123456789abcdef"
-if STANDARD_SECRET != "whsec_" + base64.b64encode(STANDARD_KEY).decode("ascii"):
+if signing.standard_key(STANDARD_SECRET) != STANDARD_KEY:
     raise SystemExit("STANDARD_SECRET is not whsec_ + base64(STANDARD_KEY)")
 
 # The timestamp every timestamped sample is signed with, and the "now" its manifest entry
@@ -1120,32 +1126,33 @@ def compact(resource: dict | list) -> bytes:
     return json.dumps(resource, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+# The test keys bound to tools/signing.py (the samples are signed with these unless a case
+# says otherwise).
+
+
 def sign(body: bytes, token: str = TEST_TOKEN) -> str:
-    """Salesloft's signature: lowercase hex HMAC-SHA1 of the raw body, keyed with the token."""
-    return hmac.new(token.encode("utf-8"), body, hashlib.sha1).hexdigest()
+    """Salesloft: hex HMAC-SHA1 of the raw body."""
+    return signing.salesloft(body, token)
 
 
 def sign_timestamped(body: bytes, timestamp: int | str, token: str = TEST_TOKEN) -> str:
     """Salesloft's timestamped variant: hex HMAC-SHA256 of "{timestamp}.{body}"."""
-    message = f"{timestamp}.".encode("ascii") + body
-    return hmac.new(token.encode("utf-8"), message, hashlib.sha256).hexdigest()
+    return signing.salesloft_timestamped(body, timestamp, token)
 
 
 def sign_salesos(body: bytes, secret: str = SALESOS_SECRET) -> str:
-    """SalesOS's signature: hex HMAC-SHA256 of the raw body, keyed with the secret's bytes."""
-    return hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+    """SalesOS: hex HMAC-SHA256 of the raw body."""
+    return signing.salesos(body, secret)
 
 
 def standard_mac(msg_id: str, timestamp: int | str, body: bytes, key: bytes = STANDARD_KEY) -> str:
-    """Base64 HMAC-SHA256 of "{webhook-id}.{webhook-timestamp}.{body}" keyed with the
-    decoded secret bytes (Standard Webhooks, symmetric v1)."""
-    message = f"{msg_id}.{timestamp}.".encode("utf-8") + body
-    return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode("ascii")
+    """Standard Webhooks: one base64 signature, without its "v1," label."""
+    return signing.standard_mac(msg_id, timestamp, body, key)
 
 
 def sign_standard(msg_id: str, timestamp: int | str, body: bytes, key: bytes = STANDARD_KEY) -> str:
-    """A webhook-signature header with the one "v1,<base64>" entry."""
-    return "v1," + standard_mac(msg_id, timestamp, body, key)
+    """Standard Webhooks: a webhook-signature header with the one "v1,<base64>" entry."""
+    return signing.standard(msg_id, timestamp, body, key)
 
 
 def stable_hex(name: str, length: int) -> str:
@@ -1169,7 +1176,7 @@ def function_url_event(
 
     `body` is sent as text; `base64_body`, when given, is sent verbatim with
     isBase64Encoded = true (and `body`, if also given, is what it decodes to).
-    `event_type` and `signature` are Salesloft's headers; `extra_headers` (another sender's
+    `event_type` and `signature` are Salesloft's headers; `extra_headers` (a sender's
     signature headers, say) follow them.
     """
     h = stable_hex(name, 32)
@@ -1325,7 +1332,6 @@ class Sample:
 
 
 CONFIGS = ("default", "salesloft_timestamped", "salesloft_only")
-PROVIDERS = ("salesloft", "salesos", "standard", None)
 
 
 def check_types(name: str, types: list[str], builders: dict) -> None:
@@ -1337,83 +1343,139 @@ def check_types(name: str, types: list[str], builders: dict) -> None:
         )
 
 
-def salesloft_samples() -> list[Sample]:
-    """One accepted sample for every Salesloft event type."""
-    check_types("Salesloft", EVENT_TYPES, BUILDERS)
-    samples = []
-    for event_type in EVENT_TYPES:
-        body = compact(BUILDERS[event_type]())
-        samples.append(
-            Sample(
-                f"events/salesloft/{event_type}.json",
-                signed_event(f"salesloft/{event_type}", event_type, body),
-                202,
-                f"a validly signed {event_type} delivery is accepted",
-            )
-        )
-    return samples
+# ---------------------------------------------------------------------------------------
+# The senders: one entry of SENDERS each
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sender:
+    """A signature scheme and its accepted samples: events/<folder>/<event type>.json, one per
+    event type, whose body is `body(...)` of the type's builder, signed by `sign` and posted to
+    `path`. Adding a sender is adding one entry to SENDERS (with its body builders, and its
+    signature in tools/signing.py); its samples are appended to the manifest."""
+
+    folder: str  # events/<folder>/; also the prefix of each sample's name
+    provider: str  # the manifest's "provider"
+    path: str  # the URL path the deliveries are posted to
+    user_agent: str
+    types: list[str]  # the event types, in order: one accepted sample each
+    builders: dict[str, Callable[[], dict]]  # event type -> its data (exactly `types`)
+    body: Callable[[str, str, dict], dict]  # (sample name, event type, data) -> the JSON body
+    sign: Callable[[str, str, bytes], dict[str, str]]  # (name, event type, body) -> headers
+    description: str  # the manifest's description; {event_type} is filled in
+    config: str = "default"  # the manifest's "config"
+    now: int | None = None  # SIGNING_TIME when the signature covers a timestamp
+
+
+def salesloft_headers(name: str, event_type: str, body: bytes) -> dict[str, str]:
+    return {"x-salesloft-event": event_type, "x-salesloft-signature": sign(body)}
+
+
+def salesloft_timestamped_headers(name: str, event_type: str, body: bytes) -> dict[str, str]:
+    return {
+        "x-salesloft-event": event_type,
+        "x-salesloft-signature": sign_timestamped(body, SIGNING_TIME),
+        "x-salesloft-timestamp": str(SIGNING_TIME),
+    }
+
+
+def salesos_headers(name: str, event_type: str, body: bytes) -> dict[str, str]:
+    return {"x-webhook-signature": sign_salesos(body)}
+
+
+def standard_headers(name: str, event_type: str, body: bytes) -> dict[str, str]:
+    msg_id = standard_message_id(name)
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(SIGNING_TIME),
+        "webhook-signature": sign_standard(msg_id, SIGNING_TIME, body),
+    }
+
+
+def bare(name: str, event_type: str, data: dict) -> dict:
+    """The body is the resource itself (Salesloft)."""
+    return data
 
 
 # The Salesloft event types with a timestamped-variant sample.
 TIMESTAMPED_EVENT_TYPES = ["person_updated", "task_completed"]
 
+SENDERS = [
+    Sender(
+        folder="salesloft",
+        provider="salesloft",
+        path="/salesloft",
+        user_agent=USER_AGENT,
+        types=EVENT_TYPES,
+        builders=BUILDERS,
+        body=bare,
+        sign=salesloft_headers,
+        description="a validly signed {event_type} delivery is accepted",
+    ),
+    Sender(
+        folder="salesos",
+        provider="salesos",
+        path="/salesos",
+        user_agent=SALESOS_USER_AGENT,
+        types=SALESOS_EVENT_TYPES,
+        builders=SALESOS_BUILDERS,
+        body=salesos_payload,
+        sign=salesos_headers,
+        description="a validly signed SalesOS {event_type} delivery is accepted",
+    ),
+    Sender(
+        folder="standard",
+        provider="standard",
+        path="/standard",
+        user_agent=STANDARD_USER_AGENT,
+        types=STANDARD_EVENT_TYPES,
+        builders=STANDARD_BUILDERS,
+        body=lambda name, event_type, data: standard_payload(event_type, data),
+        sign=standard_headers,
+        description="a validly signed Standard Webhooks {event_type} delivery is accepted",
+        now=SIGNING_TIME,
+    ),
+    Sender(
+        folder="salesloft_timestamped",
+        provider="salesloft",
+        path="/salesloft",
+        user_agent=USER_AGENT,
+        types=TIMESTAMPED_EVENT_TYPES,
+        builders={t: BUILDERS[t] for t in TIMESTAMPED_EVENT_TYPES},
+        body=bare,
+        sign=salesloft_timestamped_headers,
+        description="a {event_type} delivery signed with the timestamped HMAC-SHA256 variant at"
+        " the current time is accepted by a timestamped deployment",
+        config="salesloft_timestamped",
+        now=SIGNING_TIME,
+    ),
+]
 
-def salesloft_timestamped_samples() -> list[Sample]:
-    """Accepted samples of Salesloft's timestamped variant (config salesloft_timestamped)."""
+
+def sender_samples(sender: Sender) -> list[Sample]:
+    """One accepted sample per event type of `sender`."""
+    check_types(sender.folder, sender.types, sender.builders)
     samples = []
-    for event_type in TIMESTAMPED_EVENT_TYPES:
-        body = compact(BUILDERS[event_type]())
-        samples.append(
-            Sample(
-                f"events/salesloft_timestamped/{event_type}.json",
-                timestamped_event(f"salesloft_timestamped/{event_type}", event_type, body),
-                202,
-                f"a {event_type} delivery signed with the timestamped HMAC-SHA256 variant at"
-                " the current time is accepted by a timestamped deployment",
-                config="salesloft_timestamped",
-                now=SIGNING_TIME,
-            )
+    for event_type in sender.types:
+        name = f"{sender.folder}/{event_type}"
+        body = compact(sender.body(name, event_type, sender.builders[event_type]()))
+        event = function_url_event(
+            name,
+            path=sender.path,
+            body=body,
+            extra_headers=sender.sign(name, event_type, body),
+            user_agent=sender.user_agent,
         )
-    return samples
-
-
-def salesos_samples() -> list[Sample]:
-    """One accepted sample for every SalesOS event type."""
-    check_types("SalesOS", SALESOS_EVENT_TYPES, SALESOS_BUILDERS)
-    samples = []
-    for event_type in SALESOS_EVENT_TYPES:
-        name = f"salesos/{event_type}"
-        body = compact(salesos_payload(name, event_type, SALESOS_BUILDERS[event_type]()))
         samples.append(
             Sample(
-                f"events/salesos/{event_type}.json",
-                salesos_event(name, body, sign_salesos(body)),
+                f"events/{name}.json",
+                event,
                 202,
-                f"a validly signed SalesOS {event_type} delivery is accepted",
-                provider="salesos",
-            )
-        )
-    return samples
-
-
-def standard_samples() -> list[Sample]:
-    """Accepted Standard Webhooks samples, signed at SIGNING_TIME."""
-    check_types("Standard Webhooks", STANDARD_EVENT_TYPES, STANDARD_BUILDERS)
-    samples = []
-    for event_type in STANDARD_EVENT_TYPES:
-        name = f"standard/{event_type}"
-        body = compact(standard_payload(event_type, STANDARD_BUILDERS[event_type]()))
-        msg_id = standard_message_id(name)
-        samples.append(
-            Sample(
-                f"events/standard/{event_type}.json",
-                standard_event(
-                    name, body, msg_id=msg_id, signature=sign_standard(msg_id, SIGNING_TIME, body)
-                ),
-                202,
-                f"a validly signed Standard Webhooks {event_type} delivery is accepted",
-                provider="standard",
-                now=SIGNING_TIME,
+                sender.description.format(event_type=event_type),
+                provider=sender.provider,
+                config=sender.config,
+                now=sender.now,
             )
         )
     return samples
@@ -1842,6 +1904,21 @@ def body_bytes(event: dict) -> bytes:
     return text.encode("utf-8")
 
 
+def all_samples() -> list[Sample]:
+    """Every sample, in manifest order. Existing entries never move: the senders and case
+    groups below in the order they were added, then any sender added to SENDERS since."""
+    by_folder = {sender.folder: sender for sender in SENDERS}
+    historical = ["salesloft", case_samples, "salesos", "standard", "salesloft_timestamped",
+                  scheme_case_samples]
+    samples: list[Sample] = []
+    for group in historical:
+        samples += sender_samples(by_folder[group]) if isinstance(group, str) else group()
+    for sender in SENDERS:
+        if sender.folder not in historical:
+            samples += sender_samples(sender)
+    return samples
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv[1:]
     unknown = [a for a in argv[1:] if a != "--check"]
@@ -1849,23 +1926,15 @@ def main(argv: list[str]) -> int:
         print(f"usage: {argv[0]} [--check]", file=sys.stderr)
         return 2
 
-    # Manifest order: the original Salesloft samples and cases first, new ones appended, so
-    # the order of existing entries never changes.
-    samples = (
-        salesloft_samples()
-        + case_samples()
-        + salesos_samples()
-        + standard_samples()
-        + salesloft_timestamped_samples()
-        + scheme_case_samples()
-    )
+    samples = all_samples()
+    providers = {sender.provider for sender in SENDERS} | {None}
     files: dict[str, str] = {}
     manifest = []
     for sample in samples:
         rel, event = sample.rel, sample.event
         if rel in files:
             raise SystemExit(f"{rel}: generated twice")
-        if sample.config not in CONFIGS or sample.provider not in PROVIDERS:
+        if sample.config not in CONFIGS or sample.provider not in providers:
             raise SystemExit(
                 f"{rel}: unknown config {sample.config!r} or provider {sample.provider!r}"
             )
@@ -1876,10 +1945,7 @@ def main(argv: list[str]) -> int:
         manifest.append(sample.manifest_entry())
     files["events/manifest.json"] = render(manifest)
 
-    owned = [
-        EVENTS_DIR / folder
-        for folder in ("salesloft", "salesloft_timestamped", "salesos", "standard", "cases")
-    ]
+    owned = [EVENTS_DIR / folder for folder in [s.folder for s in SENDERS] + ["cases"]]
     stale = [
         p
         for d in owned

@@ -2,8 +2,9 @@
 # Side-by-side Lambda benchmark (never part of the test suite): the same job (verify the
 # Salesloft signature, conditional PutItem, SQS send) as this function, a bare Rust floor,
 # a Node.js 20 peer and a Python/Powertools peer, each under aws-lambda-rie against one moto
-# server on 127.0.0.1. Builds what is missing, runs, prints a Markdown table and writes
-# bench/results/lambda-<date>.json (+ .md). See bench/lambda/README.md.
+# server on 127.0.0.1. Builds what is missing, runs, prints a Markdown table and writes it to
+# bench/results/lambda-<date>.md (committed), and the raw data of the run to
+# bench/results/raw/lambda-<date>.json (gitignored). See bench/lambda/README.md.
 #
 #   bench/lambda/run.sh                       # build (cached) + run: cold 12, warm 1000 per peer
 #   COLD=10 WARM=300 bench/lambda/run.sh      # quicker

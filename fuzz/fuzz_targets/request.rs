@@ -9,12 +9,13 @@ use std::time::Duration;
 use libfuzzer_sys::fuzz_target;
 use salesloft_webhooks::dedup::MemoryDedupStore;
 use salesloft_webhooks::http::{handle, Limits};
-use salesloft_webhooks::publish::MemoryPublisher;
-use salesloft_webhooks::routing::RouteTable;
+use salesloft_webhooks::destinations::{MemoryPublisher, RouteTable};
+use salesloft_webhooks::senders::{Provider, SenderSettings};
 use salesloft_webhooks::service::{Invocation, Service};
-use salesloft_webhooks::signature::{hmac_sha256_hex, salesloft_signature, Provider, Secret, Verifier};
+use salesloft_webhooks::signature::{Secret, Verifier};
 
 const KEY: &str = "fuzz-key";
+const NOW_S: i64 = 1_795_442_400;
 
 fuzz_target!(|data: &[u8]| {
     let event = match serde_json::from_slice::<serde_json::Value>(data) {
@@ -25,21 +26,20 @@ fuzz_target!(|data: &[u8]| {
                 None => (0, &data[..0]),
             };
             let text = String::from_utf8_lossy(body).to_string();
-            let (path, headers) = if control % 2 == 0 {
-                let event_type = ["person_updated", "", "bad type", "x\ny"][(control as usize / 2) % 4];
-                (
-                    "/salesloft",
-                    serde_json::json!({
-                        "x-salesloft-signature": salesloft_signature(KEY.as_bytes(), text.as_bytes()),
-                        "x-salesloft-event": event_type,
-                    }),
-                )
-            } else {
-                (
-                    "/salesos",
-                    serde_json::json!({"x-webhook-signature": hmac_sha256_hex(KEY.as_bytes(), &[text.as_bytes()])}),
-                )
-            };
+            // Every sender, generically, signed as it signs.
+            let provider = Provider::ALL[control as usize % Provider::ALL.len()];
+            let event_type = ["person_updated", "", "bad type", "x\ny"][(control as usize / 4) % 4];
+            let signed = SenderSettings::default().sign(
+                provider,
+                &Secret::new(KEY),
+                text.as_bytes(),
+                event_type,
+                "msg_fuzz",
+                NOW_S,
+            );
+            let headers: serde_json::Map<String, serde_json::Value> =
+                signed.into_iter().map(|(k, v)| (k.to_string(), v.into())).collect();
+            let path = provider.paths().last().copied().unwrap_or("/");
             serde_json::json!({
                 "rawPath": path,
                 "headers": headers,
@@ -49,9 +49,9 @@ fuzz_target!(|data: &[u8]| {
             })
         }
     };
-    let verifier = Verifier::default()
-        .with_salesloft(vec![Secret::new(KEY)])
-        .with_salesos(vec![Secret::new(KEY)]);
+    let verifier = Provider::ALL
+        .iter()
+        .fold(Verifier::default(), |v, p| v.with_keys(*p, vec![Secret::new(KEY)]));
     let service = Service::new(
         MemoryDedupStore::new(),
         MemoryPublisher::new(),
@@ -59,14 +59,14 @@ fuzz_target!(|data: &[u8]| {
         RouteTable::new(
             Some("http://127.0.0.1:1/123456789012/q".into()),
             vec![],
-            &[Provider::Salesloft, Provider::SalesOs],
+            Provider::ALL,
         )
         .unwrap(),
         Duration::from_secs(604_800),
     );
     let inv = Invocation {
-        now_ms: 1_795_442_400_000,
-        deadline_ms: 1_795_442_406_000,
+        now_ms: NOW_S as u64 * 1000,
+        deadline_ms: NOW_S as u64 * 1000 + 6_000,
         claim_token: "fuzz".into(),
     };
     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();

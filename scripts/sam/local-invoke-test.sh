@@ -11,10 +11,10 @@
 #     the build (reused when .aws-sam/build/WebhookFunction/bootstrap exists, else
 #     scripts/sam/build.sh) and the base image (scripts/sam/base-image.sh: a stand-in unless the
 #     real image is present);
-#  2. moto_server on a free 127.0.0.1 port, with a DynamoDB table (pk S, TTL expires_at), an SQS
-#     queue and a Secrets Manager secret {"salesloft": ["sl_test_callback_token_0123456789"]}
-#     (tests/sam/stack.py);
-#  3. tests/sam/loopback_relay.py on the engine's bridge gateway, forwarding to moto: sam runs the
+#  2. moto_server on a free 127.0.0.1 port, with the function's table and queues (created by
+#     tools/local_stack.py, the one definition of the local resources) and a Secrets Manager
+#     secret {"salesloft": ["sl_test_callback_token_0123456789"]} (tools/sam/stack.py setup);
+#  3. tools/sam/loopback_relay.py on the engine's bridge gateway, forwarding to moto: sam runs the
 #     function in a container on the engine's default bridge (podman 4.3's Docker API gives
 #     sam's containers "bridge" whatever `--docker-network` says), where the host's 127.0.0.1
 #     is out of reach; the function's AWS_ENDPOINT_URL is http://<gateway>:<relay port>;
@@ -33,7 +33,7 @@ cd "$ROOT" || exit 1
 
 TOKEN=sl_test_callback_token_0123456789
 PY=$VENV/bin/python
-STACK=(timeout 60 "$PY" tests/sam/stack.py)
+STACK=(timeout 60 "$PY" tools/sam/stack.py)
 INVOKE_TIMEOUT=${INVOKE_TIMEOUT:-180}
 T_START=$(date +%s.%N)
 
@@ -115,7 +115,7 @@ echo "moto at $ENDPOINT (pid $MOTO_PID) ($(elapsed "$t0"))"
 # --- 3. relay from the container bridge to moto --------------------------------------------
 step "relay"
 read -r GATEWAY SUBNET < <("${STACK[@]}" bridge) || die "cannot find the engine's bridge network"
-"$PY" tests/sam/loopback_relay.py --listen "$GATEWAY:0" --target "127.0.0.1:$MOTO_PORT" \
+"$PY" tools/sam/loopback_relay.py --listen "$GATEWAY:0" --target "127.0.0.1:$MOTO_PORT" \
   --allow "$SUBNET" --port-file "$WORK/relay.port" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 for _ in $(seq 50); do [[ -s $WORK/relay.port ]] && break; sleep 0.1; done

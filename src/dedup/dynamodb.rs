@@ -1,5 +1,5 @@
 //! [`DedupStore`] on DynamoDB: one conditional `PutItem` to claim, conditional `UpdateItem`s
-//! to complete or release (DESIGN.md section 3).
+//! to complete or release (`docs/ARCHITECTURE.md`, "The idempotency record").
 //!
 //! The claim asks for `ALL_OLD` both on success (to inherit the `delivered` set of a released
 //! attempt) and on condition failure (to tell a duplicate from an in-progress delivery in the
@@ -19,7 +19,7 @@ use super::{
     RELEASED,
 };
 
-/// The claim condition, word for word from DESIGN.md section 3.
+/// The claim condition (`docs/ARCHITECTURE.md`, "The idempotency record").
 const CLAIM_CONDITION: &str = "attribute_not_exists(pk) OR expires_at < :now_s OR #status = :released OR (#status = :in_progress AND lease_until < :now_ms)";
 
 /// The DynamoDB adapter. Cheap to clone (the SDK client is an `Arc` inside).
@@ -80,20 +80,23 @@ impl DynamoDbDedupStore {
 }
 
 impl DedupStore for DynamoDbDedupStore {
-    async fn claim(&self, request: &ClaimRequest) -> Result<ClaimOutcome, DedupError> {
+    async fn claim(&self, request: &ClaimRequest<'_>) -> Result<ClaimOutcome, DedupError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .item("pk", AttributeValue::S(request.key.clone()))
+            .item("pk", AttributeValue::S(request.key.to_string()))
             .item("status", AttributeValue::S(IN_PROGRESS.into()))
-            .item("claim", AttributeValue::S(request.token.clone()))
+            .item("claim", AttributeValue::S(request.token.to_string()))
             .item("lease_until", number(request.lease_until_ms))
             .item("expires_at", number(request.expires_at_s))
-            .item("event_type", AttributeValue::S(request.event_type.clone()))
+            .item(
+                "event_type",
+                AttributeValue::S(request.event_type.to_string()),
+            )
             .item(
                 "received_at",
-                AttributeValue::S(request.received_at.clone()),
+                AttributeValue::S(request.received_at.to_string()),
             )
             .condition_expression(CLAIM_CONDITION)
             .expression_attribute_names("#status", "status")

@@ -75,12 +75,12 @@ impl MemoryDedupStore {
 }
 
 impl DedupStore for MemoryDedupStore {
-    async fn claim(&self, request: &ClaimRequest) -> Result<ClaimOutcome, DedupError> {
+    async fn claim(&self, request: &ClaimRequest<'_>) -> Result<ClaimOutcome, DedupError> {
         if self.fail_claim.load(Ordering::SeqCst) {
             return Err(DedupError::Unavailable("injected claim failure".into()));
         }
         let mut records = self.lock();
-        let inherited = match records.get(&request.key) {
+        let inherited = match records.get(request.key) {
             Some(existing) if !existing.state.claimable(request.now_ms) => {
                 return Ok(existing.state.refusal())
             }
@@ -88,7 +88,7 @@ impl DedupStore for MemoryDedupStore {
             None => BTreeSet::new(),
         };
         records.insert(
-            request.key.clone(),
+            request.key.to_string(),
             Record {
                 state: RecordState {
                     status: IN_PROGRESS.to_string(),
@@ -96,7 +96,7 @@ impl DedupStore for MemoryDedupStore {
                     expires_at_s: request.expires_at_s,
                     delivered: BTreeSet::new(),
                 },
-                token: request.token.clone(),
+                token: request.token.to_string(),
             },
         );
         Ok(ClaimOutcome::Claimed {

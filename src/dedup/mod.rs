@@ -1,4 +1,5 @@
-//! The idempotency port (DESIGN.md section 3): claim a delivery, then complete or release it.
+//! The idempotency port (`docs/ARCHITECTURE.md`, "The idempotency record"): claim a delivery,
+//! then complete or release it.
 //!
 //! A record moves `(none) -> IN_PROGRESS -> COMPLETED`, or `IN_PROGRESS -> RELEASED` when a
 //! publish failed. A claim succeeds when there is no record, the record has expired, it was
@@ -22,16 +23,16 @@ pub const IN_PROGRESS: &str = "IN_PROGRESS";
 pub const COMPLETED: &str = "COMPLETED";
 pub const RELEASED: &str = "RELEASED";
 
-/// What a claim asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ClaimRequest {
+/// What a claim asks for (borrowed from the event and the invocation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimRequest<'a> {
     /// `{provider}#{event_id}`.
-    pub key: String,
+    pub key: &'a str,
     /// Random token identifying this attempt.
-    pub token: String,
-    pub event_type: String,
+    pub token: &'a str,
+    pub event_type: &'a str,
     /// RFC 3339 time the delivery was received (for operators).
-    pub received_at: String,
+    pub received_at: &'a str,
     pub now_ms: u64,
     /// Until when the claim is held (the invocation deadline).
     pub lease_until_ms: u64,
@@ -69,7 +70,7 @@ pub trait DedupStore: Send + Sync {
     /// duplicate (completed, unexpired) or in progress (leased, unexpired).
     fn claim(
         &self,
-        request: &ClaimRequest,
+        request: &ClaimRequest<'_>,
     ) -> impl Future<Output = Result<ClaimOutcome, DedupError>> + Send;
 
     /// Marks the record `COMPLETED` with the full `delivered` set, only if it is still held

@@ -19,8 +19,11 @@ pub use memory::MemorySecretStore;
 #[cfg(feature = "aws")]
 pub use secrets_manager::SecretsManagerSecretStore;
 
-use crate::config::{parse_secret_list, parse_standard_secrets, SchemeSettings, SenderSecrets};
-use crate::signature::{Provider, Verifier};
+use std::collections::BTreeMap;
+
+use crate::config::{ConfigError, Env};
+use crate::senders::{Provider, SenderSettings};
+use crate::signature::{Secret, Verifier};
 
 /// A failure to read or understand the secret. Its text never contains secret material.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,9 +34,67 @@ pub enum SecretError {
     Invalid(String),
 }
 
+/// Each sender's secrets, from the environment or the secret document. `Debug` never shows a
+/// secret ([`Secret`] is redacted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderKeys(BTreeMap<Provider, Vec<Secret>>);
+
+impl SenderKeys {
+    /// The secrets of `provider` (empty: not served).
+    pub fn get(&self, provider: Provider) -> &[Secret] {
+        self.0.get(&provider).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Replaces the secrets of `provider`.
+    pub fn set(&mut self, provider: Provider, secrets: Vec<Secret>) {
+        self.0.insert(provider, secrets);
+    }
+
+    /// The verifier serving every sender that has at least one secret.
+    pub fn verifier(&self, settings: &SenderSettings) -> Verifier {
+        self.0
+            .iter()
+            .fold(Verifier::new(settings.clone()), |v, (p, secrets)| {
+                v.with_keys(*p, secrets.clone())
+            })
+    }
+
+    /// Reads each sender's `*_SECRETS` variable (comma-separated). A bad entry names the
+    /// variable and its position, never the value.
+    pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
+        let mut keys = Self::default();
+        for &provider in Provider::ALL {
+            let name = provider.secrets_env();
+            if let Some(value) = env.get(name) {
+                let entries: Vec<&str> = value.split(',').collect();
+                let secrets = parse_entries(provider, &entries)
+                    .map_err(|reason| ConfigError::Invalid { name, reason })?;
+                keys.set(provider, secrets);
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// Parses secret entries of `provider`, trimming spaces and dropping empty entries. The error
+/// names the position of a bad entry, never its value.
+pub fn parse_entries(provider: Provider, entries: &[&str]) -> Result<Vec<Secret>, String> {
+    entries
+        .iter()
+        .map(|e| e.trim())
+        .filter(|e| !e.is_empty())
+        .enumerate()
+        .map(|(i, e)| {
+            provider
+                .parse_secret(e)
+                .map_err(|reason| format!("entry {}: {reason}", i + 1))
+        })
+        .collect()
+}
+
 /// The boxed future a [`SecretStore`] returns (object-safe: the keyring holds a `dyn`).
 pub type FetchFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<SenderSecrets, SecretError>> + Send + 'a>>;
+    Pin<Box<dyn Future<Output = Result<SenderKeys, SecretError>> + Send + 'a>>;
 
 /// Port: where the senders' secrets live.
 pub trait SecretStore: Send + Sync {
@@ -42,17 +103,20 @@ pub trait SecretStore: Send + Sync {
     fn fetch(&self) -> FetchFuture<'_>;
 }
 
-/// Parses the secret document: a JSON object with optional `salesloft`, `salesos` and
-/// `standard_webhooks` members, each a string or a list of strings; or a bare JSON string
-/// or plain text, taken as comma-separated Salesloft tokens.
-pub fn parse_secret_document(text: &str) -> Result<SenderSecrets, SecretError> {
+/// Parses the secret document: a JSON object with a member per sender (its
+/// `Sender::DOCUMENT_KEYS`, e.g. `salesloft`, `salesos`, `standard_webhooks`), each a string or
+/// a list of strings; or a bare JSON string or plain text, taken as comma-separated Salesloft
+/// tokens.
+pub fn parse_secret_document(text: &str) -> Result<SenderKeys, SecretError> {
     let trimmed = text.trim();
+    let mut keys = SenderKeys::default();
     if !trimmed.starts_with('{') {
         let plain = serde_json::from_str::<String>(trimmed).unwrap_or_else(|_| trimmed.to_string());
-        return Ok(SenderSecrets {
-            salesloft: parse_secret_list(&plain),
-            ..SenderSecrets::default()
-        });
+        let entries: Vec<&str> = plain.split(',').collect();
+        let secrets = parse_entries(Provider::Salesloft, &entries)
+            .map_err(|reason| SecretError::Invalid(format!("plain text: {reason}")))?;
+        keys.set(Provider::Salesloft, secrets);
+        return Ok(keys);
     }
     let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(trimmed)
         // serde's message can quote the input; say only where it failed.
@@ -63,39 +127,41 @@ pub fn parse_secret_document(text: &str) -> Result<SenderSecrets, SecretError> {
                 e.column()
             ))
         })?;
-    let mut secrets = SenderSecrets::default();
     for (key, value) in &object {
-        let list: Vec<String> = match value {
-            serde_json::Value::String(s) => vec![s.clone()],
+        let provider = Provider::for_document_key(key).ok_or_else(|| {
+            let known: Vec<&str> = Provider::ALL
+                .iter()
+                .flat_map(|p| p.document_keys().iter().take(1))
+                .copied()
+                .collect();
+            SecretError::Invalid(format!(
+                "unknown sender {key:?} (expected one of {})",
+                known.join(", ")
+            ))
+        })?;
+        let list: Vec<&str> = match value {
+            serde_json::Value::String(s) => s.split(',').collect(),
             serde_json::Value::Array(items) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_string))
-                .collect::<Option<_>>()
+                .map(|i| i.as_str())
+                .collect::<Option<Vec<&str>>>()
                 .ok_or_else(|| {
                     SecretError::Invalid(format!("{key:?} must be a string or a list of strings"))
-                })?,
+                })?
+                .into_iter()
+                .flat_map(|s| s.split(','))
+                .collect(),
             _ => {
                 return Err(SecretError::Invalid(format!(
                     "{key:?} must be a string or a list of strings"
                 )))
             }
         };
-        let joined = list.join(",");
-        match key.as_str() {
-            "salesloft" => secrets.salesloft = parse_secret_list(&joined),
-            "salesos" => secrets.salesos = parse_secret_list(&joined),
-            "standard_webhooks" | "standard" => {
-                secrets.standard_webhooks = parse_standard_secrets(&joined)
-                    .map_err(|reason| SecretError::Invalid(format!("{key:?}: {reason}")))?
-            }
-            other => {
-                return Err(SecretError::Invalid(format!(
-                    "unknown sender {other:?} (expected salesloft, salesos or standard_webhooks)"
-                )))
-            }
-        }
+        let secrets = parse_entries(provider, &list)
+            .map_err(|reason| SecretError::Invalid(format!("{key:?}: {reason}")))?;
+        keys.set(provider, secrets);
     }
-    Ok(secrets)
+    Ok(keys)
 }
 
 /// How often the keyring re-reads its store.
@@ -126,7 +192,7 @@ struct KeyState {
 /// The current verifier: fixed (environment) or read from a [`SecretStore`] and refreshed.
 pub struct Keyring {
     store: Option<Box<dyn SecretStore>>,
-    schemes: SchemeSettings,
+    settings: SenderSettings,
     policy: RefreshPolicy,
     state: RwLock<KeyState>,
     /// Single flight: concurrent requests wait for one read instead of each making one.
@@ -147,7 +213,7 @@ impl Keyring {
     pub fn fixed(verifier: Verifier) -> Self {
         Self {
             store: None,
-            schemes: SchemeSettings::default(),
+            settings: SenderSettings::default(),
             policy: RefreshPolicy::default(),
             state: RwLock::new(KeyState {
                 verifier: Some(Arc::new(verifier)),
@@ -161,13 +227,13 @@ impl Keyring {
     /// requests then answer 503 (the sender retries) until a read succeeds.
     pub async fn from_store(
         store: Box<dyn SecretStore>,
-        schemes: SchemeSettings,
+        settings: SenderSettings,
         policy: RefreshPolicy,
         now_ms: u64,
     ) -> Self {
         let keyring = Self {
             store: Some(store),
-            schemes,
+            settings,
             policy,
             state: RwLock::new(KeyState {
                 verifier: None,
@@ -250,7 +316,7 @@ impl Keyring {
         state.attempted_at_ms = now_ms;
         match result {
             Ok(secrets) => {
-                let verifier = secrets.verifier(&self.schemes);
+                let verifier = secrets.verifier(&self.settings);
                 if verifier.served().is_empty() {
                     tracing::error!(
                         "the secret holds no secret for any sender; keeping the previous keys"

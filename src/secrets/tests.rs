@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::headers::Headers;
-use crate::signature::{salesloft_signature, SALESLOFT_SIGNATURE};
+use crate::senders::salesloft::{sign as salesloft_signature, SALESLOFT_SIGNATURE};
 
 const T0: u64 = 1_795_442_400_000;
 
@@ -18,7 +18,7 @@ fn signed_by(token: &str) -> Headers {
 async fn keyring(store: &Arc<MemorySecretStore>) -> Keyring {
     Keyring::from_store(
         Box::new(store.clone()),
-        SchemeSettings::default(),
+        SenderSettings::default(),
         RefreshPolicy::default(),
         T0,
     )
@@ -36,22 +36,28 @@ fn the_secret_document_accepts_lists_strings_and_plain_text() {
         r#"{"salesloft":["a","b"],"salesos":"c","standard_webhooks":["whsec_c2VjcmV0"]}"#,
     )
     .unwrap();
-    assert_eq!(s.salesloft.len(), 2);
-    assert_eq!(s.salesos.len(), 1);
-    assert_eq!(s.standard_webhooks[0].expose(), b"secret");
+    assert_eq!(s.get(Provider::Salesloft).len(), 2);
+    assert_eq!(s.get(Provider::SalesOs).len(), 1);
+    assert_eq!(s.get(Provider::StandardWebhooks)[0].expose(), b"secret");
     assert_eq!(
-        parse_secret_document("tok1, tok2").unwrap().salesloft.len(),
+        parse_secret_document("tok1, tok2")
+            .unwrap()
+            .get(Provider::Salesloft)
+            .len(),
         2
     );
     assert_eq!(
-        parse_secret_document("\"tok1\"").unwrap().salesloft.len(),
+        parse_secret_document("\"tok1\"")
+            .unwrap()
+            .get(Provider::Salesloft)
+            .len(),
         1
     );
     // SAM's generated secret: {"salesloft":"<random>"}.
     assert_eq!(
         parse_secret_document(r#"{"salesloft":"Xy12"}"#)
             .unwrap()
-            .salesloft[0]
+            .get(Provider::Salesloft)[0]
             .expose(),
         b"Xy12"
     );
@@ -144,7 +150,10 @@ async fn without_any_keys_every_request_retries_the_store_and_nothing_is_served_
 
 #[tokio::test]
 async fn a_fixed_keyring_never_refreshes() {
-    let k = Keyring::fixed(Verifier::new(vec![crate::signature::Secret::new("tok")]));
+    let k = Keyring::fixed(Verifier::default().with_keys(
+        Provider::Salesloft,
+        vec![crate::signature::Secret::new("tok")],
+    ));
     assert!(k.refresh_after_failure(u64::MAX).await.is_none());
     assert!(accepts(&k.current(u64::MAX).await.unwrap(), "tok"));
 }

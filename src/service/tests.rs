@@ -4,11 +4,16 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
 use super::*;
 use crate::dedup::{MemoryDedupStore, RecordState, COMPLETED, IN_PROGRESS, RELEASED};
-use crate::publish::MemoryPublisher;
-use crate::routing::{RouteSpec, DEFAULT_DESTINATION};
-use crate::signature::{salesloft_signature, Secret, SALESLOFT_EVENT, SALESLOFT_SIGNATURE};
+use crate::destinations::{sqs, MemoryPublisher};
+use crate::destinations::{RouteSpec, DEFAULT_DESTINATION};
+use crate::senders::salesloft::{
+    sign as salesloft_signature, SALESLOFT_EVENT, SALESLOFT_SIGNATURE,
+};
+use crate::signature::Secret;
 
 const TOKEN: &str = "test-token";
 const Q: &str = "http://127.0.0.1:5000/123456789012/events";
@@ -20,7 +25,7 @@ fn service_with_routes(specs: Vec<RouteSpec>) -> TestService {
     Service::new(
         MemoryDedupStore::new(),
         MemoryPublisher::new(),
-        Verifier::new(vec![Secret::new(TOKEN)]),
+        Verifier::default().with_keys(Provider::Salesloft, vec![Secret::new(TOKEN)]),
         RouteTable::new(Some(Q.into()), specs, &[Provider::Salesloft]).unwrap(),
         Duration::from_secs(604_800),
     )
@@ -73,7 +78,7 @@ async fn deliver(s: &TestService, body: &str, at: u64, token: &str) -> Report {
 }
 
 fn key_of(report: &Report) -> String {
-    format!("salesloft#{}", report.meta.as_ref().unwrap().event_id)
+    format!("salesloft#{}", report.identity.as_ref().unwrap().event_id)
 }
 
 const BODY: &str = r#"{"id":7,"first_name":"Ada"}"#;
@@ -86,10 +91,11 @@ async fn a_new_delivery_is_accepted_and_published_once_with_its_attributes() {
     let sent = s.publisher().sent_to(DEFAULT_DESTINATION);
     assert_eq!(sent.len(), 1);
     let m = &sent[0];
-    assert_eq!(m.provider, "salesloft");
-    assert_eq!(m.event_type, "person_updated");
-    assert_eq!(m.event_id, r.meta.as_ref().unwrap().event_id);
-    assert_eq!(m.group_id, "salesloft:7");
+    assert_eq!(m.provider, Provider::Salesloft);
+    assert_eq!(m.identity.event_type, "person_updated");
+    assert_eq!(m.identity.event_id, r.identity.as_ref().unwrap().event_id);
+    assert_eq!(m.identity.resource_id.as_deref(), Some("7"));
+    assert_eq!(m.dedup_key, key_of(&r));
     let env: serde_json::Value = serde_json::from_str(&m.body).unwrap();
     assert_eq!(env["received_at"], "2026-11-23T14:00:00.000Z");
     assert_eq!(env["payload"]["first_name"], "Ada");
@@ -145,7 +151,7 @@ async fn a_forged_delivery_touches_neither_store() {
         ),
         "{r:?}"
     );
-    assert!(r.meta.is_none());
+    assert!(r.identity.is_none());
     assert_eq!(s.publisher().total(), 0);
 }
 
@@ -296,10 +302,9 @@ async fn fifo_destinations_get_a_group_id_per_record_and_a_dedup_id_from_the_key
     let s = three_routes();
     let r = deliver(&s, BODY, NOW, "t").await;
     let m = &s.publisher().sent_to("audit")[0];
-    assert_eq!(m.group_id, "salesloft:7");
+    assert_eq!(sqs::group_id(&m.as_message()), "salesloft:7");
     let expected = hex::encode(Sha256::digest(key_of(&r).as_bytes()));
-    assert_eq!(m.deduplication_id, expected);
-    assert_eq!(m.deduplication_id.len(), 64);
+    assert_eq!(sqs::deduplication_id(&m.as_message()), expected);
 
     let r = s
         .handle(
@@ -311,7 +316,7 @@ async fn fifo_destinations_get_a_group_id_per_record_and_a_dedup_id_from_the_key
         .await;
     assert!(matches!(r.result, Ok(Outcome::Accepted)));
     assert_eq!(
-        s.publisher().sent_to(DEFAULT_DESTINATION)[0].group_id,
+        sqs::group_id(&s.publisher().sent_to(DEFAULT_DESTINATION)[0].as_message()),
         "salesloft:bulk_job_completed"
     );
 }

@@ -1,8 +1,10 @@
 """Shared pieces of the Lambda benchmark harness (bench/lambda): moto, the local stack, the
 Lambda Runtime Interface Emulator (RIE), signed Salesloft events, RIE log parsing, statistics.
 
-Standard library plus boto3 (run it with the project venv's python, `.venv/bin/python`).
-Everything talks to 127.0.0.1 only, with fake credentials. Never part of the test suite.
+Tables and queues are made by tools/local_stack.py (the one definition of the local
+resources) and events are signed by tools/signing.py. Standard library plus boto3 (run it
+with the project venv's python, `.venv/bin/python`). Everything talks to 127.0.0.1 only, with
+fake credentials. Never part of the test suite.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import base64
 import copy
 import glob
 import hashlib
-import hmac
 import http.client
 import json
 import math
@@ -34,7 +35,14 @@ REPO = Path(__file__).resolve().parents[3]
 BENCH = REPO / "bench"
 BUILD = BENCH / ".build"
 WORK = BENCH / ".work"
+# Markdown tables and plots (committed) go to RESULTS; the raw JSON of a run (thousands of
+# lines: every sample) to RAW_RESULTS, which is gitignored.
 RESULTS = BENCH / "results"
+RAW_RESULTS = RESULTS / "raw"
+
+sys.path.insert(0, str(REPO / "tools"))
+import local_stack  # noqa: E402  tools/local_stack.py
+import signing  # noqa: E402  tools/signing.py
 
 TOKEN = "sl_test_callback_token_0123456789"
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
@@ -143,24 +151,27 @@ class Moto:
             stop_group(self.proc)
 
     def clients(self):
+        """boto3 DynamoDB and SQS clients (for reading queue depths and timing moto calls)."""
         import boto3  # the project venv has it
 
         kw = dict(endpoint_url=self.endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
         return boto3.client("dynamodb", **kw), boto3.client("sqs", **kw)
 
-
-def create_table(ddb, name: str, key: str, ttl_attr: str) -> None:
-    ddb.create_table(
-        TableName=name,
-        AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": key, "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    ddb.update_time_to_live(TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl_attr})
+    def aws(self) -> local_stack.LocalAws:
+        """A tools/local_stack.py client, for creating tables and queues."""
+        return local_stack.LocalAws(self.endpoint, REGION)
 
 
-def create_queue(sqs, name: str) -> str:
-    return sqs.create_queue(QueueName=name)["QueueUrl"]
+def create_table(moto: Moto, name: str, key: str = local_stack.KEY, ttl: str = local_stack.TTL) -> str:
+    """A table shaped by tools/local_stack.py: string key `key`, on-demand, TTL on `ttl`."""
+    with moto.aws() as aws:
+        return local_stack.ensure_table(aws, name, key=key, ttl=ttl)
+
+
+def create_queue(moto: Moto, name: str) -> str:
+    """A plain queue (no DLQ), made by tools/local_stack.py; returns its URL."""
+    with moto.aws() as aws:
+        return local_stack.ensure_queue(aws, name)
 
 
 def queue_depth(sqs, url: str) -> int:
@@ -172,7 +183,8 @@ def queue_depth(sqs, url: str) -> int:
 
 
 def sign(body: bytes, secret: str = TOKEN) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
+    """Salesloft's signature (tools/signing.py), keyed with the test token by default."""
+    return signing.salesloft(body, secret)
 
 
 class EventFactory:
@@ -459,19 +471,22 @@ class Stack:
     queues: dict[str, str] = field(default_factory=dict)
 
 
+# Each peer's table: (name, key, TTL attribute). The Rust rows and node use the function's
+# shape (tools/local_stack.py's defaults: `pk`, `expires_at`); python's is Powertools' default
+# idempotency schema.
+PEER_TABLE = {
+    "python": ("bench-python-idempotency", "id", "expiration"),
+}
+
+
 def create_stack(moto: Moto, names: list[str]) -> Stack:
-    """One table and one queue per peer (python's table has Powertools' default schema)."""
-    ddb, sqs = moto.clients()
+    """One table and one plain queue per peer, made by tools/local_stack.py."""
     stack = Stack(moto.endpoint)
-    for name in names:
-        if name == "python":
-            table = "bench-python-idempotency"
-            create_table(ddb, table, "id", "expiration")
-        else:
-            table = f"bench-{name}-dedup"
-            create_table(ddb, table, "pk", "expires_at")
-        stack.tables[name] = table
-        stack.queues[name] = create_queue(sqs, f"bench-{name}")
+    with moto.aws() as aws:
+        for name in names:
+            table, key, ttl = PEER_TABLE.get(name, (f"bench-{name}-dedup", local_stack.KEY, local_stack.TTL))
+            stack.tables[name] = local_stack.ensure_table(aws, table, key=key, ttl=ttl)
+            stack.queues[name] = local_stack.ensure_queue(aws, f"bench-{name}")
     return stack
 
 

@@ -1,14 +1,19 @@
-"""Plots a scaling-<date>.json (from scaling.py) next to it: a PNG with matplotlib (the bench
+"""Plots the raw JSON a scaling run wrote (scaling.py: bench/results/raw/scaling-<date>.json,
+gitignored) as bench/results/scaling-<date>.png (committed): a PNG with matplotlib (the bench
 venv has it), or, where matplotlib is missing, an SVG written by hand.
 
-    bench/.venv/bin/python bench/lambda/harness/plot_scaling.py bench/results/scaling-<date>.json
+    bench/.venv/bin/python bench/lambda/harness/plot_scaling.py bench/results/raw/scaling-<date>.json
+    ... plot_scaling.py RAW_JSON --out-dir DIR       # the plot in DIR instead of bench/results
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parents[2] / "results"
 
 
 def series(doc: dict):
@@ -90,15 +95,23 @@ def plot_svg(doc: dict, out: Path) -> None:
 
 
 def main() -> None:
-    src = Path(sys.argv[1])
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("raw", type=Path, help="the raw JSON of a scaling run (scaling.py --raw)")
+    ap.add_argument("--out-dir", type=Path, default=RESULTS, help="where the plot goes (default: %(default)s)")
+    args = ap.parse_args()
+    src: Path = args.raw
+    if not src.is_file():
+        sys.exit(f"plot_scaling: {src} not found: the raw JSON is not committed, run bench/lambda/scaling.sh "
+                 "to produce one")
     doc = json.loads(src.read_text())
+    args.out_dir.mkdir(parents=True, exist_ok=True)
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        out = src.with_suffix(".svg")
+        out = args.out_dir / (src.stem + ".svg")
         plot_svg(doc, out)
     else:
-        out = src.with_suffix(".png")
+        out = args.out_dir / (src.stem + ".png")
         plot_png(doc, out)
     print(f"wrote {out}", file=sys.stderr)
 

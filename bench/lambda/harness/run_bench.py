@@ -3,6 +3,9 @@ one moto server. Driven by bench/lambda/run.sh (which builds everything first); 
 bench/lambda/README.md for what is measured and how.
 
     .venv/bin/python bench/lambda/harness/run_bench.py [--cold 12] [--warm 1000] [--warmup 10]
+        [--md bench/results/lambda-<date>.md] [--raw bench/results/raw/lambda-<date>.json]
+
+Writes the Markdown tables (committed) and the raw JSON of the run (every sample; gitignored).
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=1000, help="measured warm invocations per peer (>= 300)")
     ap.add_argument("--warmup", type=int, default=10, help="warm invocations after the first, not measured")
     ap.add_argument("--peers", default=",".join(lb.PEER_ORDER))
-    ap.add_argument("--out", default="")
+    ap.add_argument("--md", default="", help="Markdown tables (default: bench/results/lambda-<date>.md)")
+    ap.add_argument("--raw", default="", help="raw JSON (default: bench/results/raw/lambda-<date>.json, gitignored)")
     args = ap.parse_args()
     names = [p for p in args.peers.split(",") if p]
 
@@ -73,8 +77,10 @@ def main() -> None:
     stamp = started.strftime("%Y-%m-%d")
     logdir = lb.WORK / f"logs-{started.strftime('%Y%m%dT%H%M%S')}"
     logdir.mkdir(parents=True, exist_ok=True)
-    out_path = Path(args.out) if args.out else lb.RESULTS / f"lambda-{stamp}.json"
-    lb.RESULTS.mkdir(parents=True, exist_ok=True)
+    md_path = Path(args.md) if args.md else lb.RESULTS / f"lambda-{stamp}.md"
+    raw_path = Path(args.raw) if args.raw else lb.RAW_RESULTS / f"lambda-{stamp}.json"
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    raw_path.parent.mkdir(parents=True, exist_ok=True)
     meta = {
         "started_utc": started.isoformat(timespec="seconds"),
         "host": {"nproc": __import__("os").cpu_count(), "kernel": platform.release(), "python": platform.python_version(),
@@ -153,7 +159,7 @@ def main() -> None:
         meta["warm_phase_s"] = round(time.monotonic() - t0, 1)
 
         ddb, sqs = moto.clients()
-        meta["moto_call_ms"] = backend_baseline(ddb, sqs)
+        meta["moto_call_ms"] = backend_baseline(moto, ddb, sqs)
         for n in names:
             parsed = ries[n].parse_log(ries[n].invocations)
             skip = 1 + args.warmup
@@ -177,18 +183,18 @@ def main() -> None:
 
     summary = summarise(results, names)
     doc = {"meta": meta, "summary": summary, "peers": results}
-    out_path.write_text(json.dumps(doc, indent=1) + "\n")
+    raw_path.write_text(json.dumps(doc, indent=1) + "\n")
     md = markdown(summary, names, meta)
-    out_path.with_suffix(".md").write_text(md)
+    md_path.write_text(md)
     print(md)
-    lb.log(f"wrote {out_path} and {out_path.with_suffix('.md')}")
+    lb.log(f"wrote {md_path} and the raw data {raw_path}")
 
 
-def backend_baseline(ddb, sqs, n: int = 200) -> dict:
+def backend_baseline(moto: lb.Moto, ddb, sqs, n: int = 200) -> dict:
     """What one moto call costs from here (boto3, keep-alive) on a table and queue of its own:
     context for the warm numbers, which are mostly round trips to moto."""
-    lb.create_table(ddb, "bench-baseline", "pk", "expires_at")
-    queue = lb.create_queue(sqs, "bench-baseline")
+    lb.create_table(moto, "bench-baseline")
+    queue = lb.create_queue(moto, "bench-baseline")
     put, send = [], []
     for i in range(n):
         t0 = time.perf_counter()

@@ -2,6 +2,10 @@
 destinations, under aws-lambda-rie against moto. Driven by bench/lambda/scaling.sh.
 
     .venv/bin/python bench/lambda/harness/scaling.py [--n 60] [--warmup 5]
+        [--md bench/results/scaling-<date>.md] [--raw bench/results/raw/scaling-<date>.json]
+
+Writes the Markdown tables (committed) and the raw JSON of the run (gitignored), which
+plot_scaling.py turns into the plot.
 """
 
 from __future__ import annotations
@@ -56,15 +60,18 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=60, help="measured invocations per point (>= 50)")
     ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--out", default="")
+    ap.add_argument("--md", default="", help="Markdown tables (default: bench/results/scaling-<date>.md)")
+    ap.add_argument("--raw", default="", help="raw JSON (default: bench/results/raw/scaling-<date>.json, gitignored)")
     args = ap.parse_args()
 
     started = dt.datetime.now(dt.timezone.utc)
     stamp = started.strftime("%Y-%m-%d")
     logdir = lb.WORK / f"scaling-logs-{started.strftime('%Y%m%dT%H%M%S')}"
     logdir.mkdir(parents=True, exist_ok=True)
-    out_path = Path(args.out) if args.out else lb.RESULTS / f"scaling-{stamp}.json"
-    lb.RESULTS.mkdir(parents=True, exist_ok=True)
+    md_path = Path(args.md) if args.md else lb.RESULTS / f"scaling-{stamp}.md"
+    raw_path = Path(args.raw) if args.raw else lb.RAW_RESULTS / f"scaling-{stamp}.json"
+    md_path.parent.mkdir(parents=True, exist_ok=True)
+    raw_path.parent.mkdir(parents=True, exist_ok=True)
     factory = lb.EventFactory(start_id=5_000_000_000)
     total = 1 + args.warmup + args.n
     doc: dict = {"meta": {"started_utc": started.isoformat(timespec="seconds"), "n": args.n, "warmup": args.warmup,
@@ -106,7 +113,7 @@ def main() -> None:
         #    which only gets events no route matches: none here).
         ries, payloads, queues = {}, {}, {}
         for k in DESTINATIONS:
-            urls = [lb.create_queue(sqs, f"bench-fanout{k}-q{j}") for j in range(1, k + 1)]
+            urls = [lb.create_queue(moto, f"bench-fanout{k}-q{j}") for j in range(1, k + 1)]
             queues[k] = urls
             routes = [{"name": f"q{j}", "queue_url": u, "events": ["*"]} for j, u in enumerate(urls, 1)]
             ries[k] = lb.Rie(base, logdir, f"dest{k}", extra_env={"ROUTES": json.dumps(routes)})
@@ -120,7 +127,7 @@ def main() -> None:
         doc["destinations"] = {"points": {str(k): v for k, v in by_dest.items()},
                                "ok": all(c["ok"] for c in checks.values())}
     doc["meta"]["loadavg_end"] = lb.loadavg()
-    out_path.write_text(json.dumps(doc, indent=1) + "\n")
+    raw_path.write_text(json.dumps(doc, indent=1) + "\n")
 
     lines = [f"### This function: warm latency vs payload size and destinations ({doc['meta']['started_utc']}, "
              f"{args.n} invocations per point, aws-lambda-rie + moto)", "",
@@ -141,9 +148,9 @@ def main() -> None:
         lines.append(f"| {k} | {p['report_ms']['p50']:.2f} | {p['report_ms']['p90']:.2f} | {p['wall_ms']['p50']:.2f} | {extra} |")
     lines.append(f"\nEvery queue got every message: {'ok' if doc['destinations']['ok'] else 'MISMATCH'}.\n")
     md = "\n".join(lines)
-    out_path.with_suffix(".md").write_text(md + "\n")
+    md_path.write_text(md + "\n")
     print(md)
-    lb.log(f"wrote {out_path} and {out_path.with_suffix('.md')}")
+    lb.log(f"wrote {md_path} and the raw data {raw_path}")
 
 
 if __name__ == "__main__":

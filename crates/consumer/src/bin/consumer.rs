@@ -1,0 +1,72 @@
+//! Example consumer, bootstrap only: JSON tracing, the idempotency store, and the Lambda
+//! runtime loop over SQS batches. The processing is the `salesloft_webhooks_consumer` library.
+//!
+//! Environment:
+//! - `CONSUMER_TABLE_NAME`: DynamoDB table (`pk` string key, TTL on `expires_at`) that records
+//!   processed event ids across every execution environment. Unset or empty: an in-memory
+//!   store per execution environment, which misses duplicates that reach another environment
+//!   or arrive after a cold start (see docs/consumers.md).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use salesloft_webhooks_consumer::{
+    process_batch, BatchContext, DynamoDbIdempotencyStore, ExampleHandler, IdempotencyStore,
+    MemoryIdempotencyStore,
+};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_json_logs();
+
+    match std::env::var("CONSUMER_TABLE_NAME") {
+        Ok(table) if !table.trim().is_empty() => {
+            let aws = aws_config::load_from_env().await;
+            let client = aws_sdk_dynamodb::Client::new(&aws);
+            tracing::info!(store = "dynamodb", table = %table, "idempotency store");
+            run(DynamoDbIdempotencyStore::new(client, table)).await
+        }
+        _ => {
+            tracing::info!(store = "memory", "idempotency store");
+            run(MemoryIdempotencyStore::default()).await
+        }
+    }
+}
+
+async fn run<S: IdempotencyStore>(store: S) -> Result<(), Error> {
+    let store = &store;
+    let handler = &ExampleHandler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        let ctx = BatchContext {
+            now_ms: now_ms(),
+            deadline_ms: event.context.deadline,
+        };
+        let report = process_batch(store, handler, &event.payload, &ctx).await;
+        Ok::<SqsBatchResponse, Error>(report.response())
+    }))
+    .await
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// One flat JSON object per line, level from `RUST_LOG` (default `info`).
+fn init_json_logs() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .without_time()
+        .init();
+}
