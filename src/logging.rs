@@ -1,4 +1,4 @@
-//! The JSON log format both binaries use: one flat JSON object per line, no timestamp (Lambda
+//! The JSON log format of the webhook binary: one flat JSON object per line, no timestamp (Lambda
 //! adds its own), level from `RUST_LOG` (default `info`).
 
 /// Installs the global subscriber. Call once, first thing in `main`.

@@ -238,7 +238,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             {
                 // Every destination has the event, so the sender must not be told to retry.
                 // The record stays IN_PROGRESS until its lease ends; a retry after that
-                // republishes (at-least-once, never lost). See RELIABILITY in the README.
+                // republishes (at-least-once, never lost). See RELIABILITY.md.
                 tracing::warn!(event_id = %event.event_id(), error = %err, "completing the dedup record failed after a successful publish");
             }
             Ok(Outcome::Accepted)

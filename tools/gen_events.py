@@ -37,7 +37,7 @@ time of every timestamped sample is SIGNING_TIME = 1795442400 = 2026-11-23T14:00
     whose signature covers a timestamp (they are only valid within 300 s of SIGNING_TIME),
     absent on the others (which any clock accepts).
 
-tests/events.rs feeds every sample through the crate's HTTP adapter under its config and
+tests/it/events.rs feeds every sample through the crate's HTTP adapter under its config and
 clock and checks that status. Stale *.json files in the folders this script writes
 (events/salesloft/, events/salesloft_timestamped/, events/salesos/, events/standard/ and
 events/cases/) are removed: those folders belong to this script.
@@ -62,7 +62,7 @@ from typing import Callable
 import signing  # tools/signing.py: the one implementation of every sender's signature
 
 # A documented TEST-ONLY callback token. It is not a secret and is configured nowhere but in
-# tests (tests/events.rs uses the same value); never use it for a real subscription.
+# tests (tests/it/events.rs uses the same value); never use it for a real subscription.
 TEST_TOKEN = "sl_test_callback_token_0123456789"
 
 # The documented TEST-ONLY SalesOS webhook secret (the HMAC-SHA256 key, used as UTF-8 bytes).
@@ -83,10 +83,9 @@ SIGNING_TIME = 1_795_442_400
 # Replay window of the timestamped schemes, seconds either way (as configured in tests).
 TOLERANCE_S = 300
 
-# The 37 Salesloft webhook event types, in the order of the channel names in
-# ../shared/reference/salesloft-webhooks-asyncapi.txt (Salesloft's published event-type
-# list). Hard-coded so the script works in a clean clone; tests/events.rs checks this list
-# against that reference file whenever the file is present.
+# The 37 Salesloft webhook event types, in the order of Salesloft's published event-type
+# reference. tests/it/events.rs checks that the samples match the wire crate's
+# `SalesloftEvent` enum (crates/wire/src/event_type.rs) one to one.
 EVENT_TYPES = [
     "account_created",
     "account_updated",
@@ -127,9 +126,9 @@ EVENT_TYPES = [
     "bulk_job_completed",
 ]
 
-# The 20 SalesOS webhook event types, in the order of the "Event Types" tables of
-# ../shared/reference/salesos-webhooks.txt. Hard-coded like EVENT_TYPES; tests/events.rs
-# checks this list against that reference file whenever the file is present.
+# The 20 SalesOS webhook event types, in the order of the "Event Types" tables of SalesOS's
+# published webhook reference. tests/it/events.rs checks the samples against
+# tests/data/salesos_event_types.txt.
 SALESOS_EVENT_TYPES = [
     "lead.created",
     "lead.updated",

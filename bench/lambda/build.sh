@@ -56,7 +56,7 @@ print(json.dumps({
     "this_built_now": sys.argv[1] == "true",
     "this_bootstrap_mtime": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(os.path.getmtime(exe))),
     "git_head": git("rev-parse", "HEAD"),
-    "git_dirty_at_build": git("status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock").splitlines(),
+    "git_dirty_at_build": git("status", "--porcelain", "--", "src", "crates", "Cargo.toml", "Cargo.lock").splitlines(),
 }, indent=1))
 PY
 }

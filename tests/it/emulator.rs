@@ -15,7 +15,7 @@ async fn every_sample_gets_its_expected_status_through_the_runtime_emulator() {
     let mut bodies = Vec::new();
     for entry in &manifest {
         // Samples signed for a fixed moment (timestamped schemes) or for another deployment
-        // are covered by tests/events.rs, which controls the clock and the configuration.
+        // are covered by tests/it/events.rs, which controls the clock and the configuration.
         let default_config = entry["config"].as_str().is_none_or(|c| c == "default");
         if !default_config || entry.get("now").is_some_and(|n| !n.is_null()) {
             continue;

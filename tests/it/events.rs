@@ -21,6 +21,7 @@ use salesloft_webhooks::senders::salesloft::derived_event_id;
 use salesloft_webhooks::senders::{salesloft, salesos, standard, Provider};
 use salesloft_webhooks::service::{Invocation, Service};
 use salesloft_webhooks::signature::{Secret, Verifier};
+use salesloft_webhooks_wire::SalesloftEvent;
 
 use crate::common::{secrets, standard_settings, test_verifier, timestamped_settings};
 
@@ -38,9 +39,8 @@ const SIGNING_TIME_S: u64 = 1_795_442_400;
 const LIMITS: Limits = Limits {
     max_body_bytes: 1_044_480,
 };
-/// Relative to the crate root; present in the shared workspace, absent in a clean clone.
-const REFERENCE: &str = "../shared/reference/salesloft-webhooks-asyncapi.txt";
-const SALESOS_REFERENCE: &str = "../shared/reference/salesos-webhooks.txt";
+/// SalesOS's event types as its published reference lists them (one per line).
+const SALESOS_EVENT_TYPES: &str = "tests/data/salesos_event_types.txt";
 
 type TestService = Service<MemoryDedupStore, MemoryPublisher>;
 
@@ -157,17 +157,13 @@ fn standard_secret() -> Secret {
 
 /// The verifier of the deployment `config` names.
 fn verifier(config: Config) -> Verifier {
-    let all = [
-        Provider::Salesloft,
-        Provider::SalesOs,
-        Provider::StandardWebhooks,
-    ];
+    let all = Provider::ALL;
     match config {
         Config::SalesloftOnly => {
             test_verifier(standard_settings(TOLERANCE_S), &[Provider::Salesloft])
         }
-        Config::Default => test_verifier(standard_settings(TOLERANCE_S), &all),
-        Config::SalesloftTimestamped => test_verifier(timestamped_settings(TOLERANCE_S), &all),
+        Config::Default => test_verifier(standard_settings(TOLERANCE_S), all),
+        Config::SalesloftTimestamped => test_verifier(timestamped_settings(TOLERANCE_S), all),
     }
 }
 
@@ -200,47 +196,6 @@ async fn run(sample: &Sample) -> (FunctionUrlResponse, TestService) {
     let inv = invocation(sample.now_ms());
     let response = handle(&service, LIMITS, sample.event.clone(), &inv).await;
     (response, service)
-}
-
-/// The Salesloft event types named in the reference document: between the `channels:` and
-/// `components:` lines, every line matching `^[a-z_]+:$` except `subscribe:` and `message:`
-/// (the document is stored without YAML indentation).
-fn reference_event_types(text: &str) -> Vec<String> {
-    text.lines()
-        .skip_while(|line| line.trim_end() != "channels:")
-        .skip(1)
-        .take_while(|line| line.trim_end() != "components:")
-        .map(str::trim_end)
-        .filter_map(|line| line.strip_suffix(':'))
-        .filter(|name| {
-            !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-        })
-        .filter(|name| !matches!(*name, "subscribe" | "message"))
-        .map(str::to_string)
-        .collect()
-}
-
-/// The SalesOS event types named in the reference document: between the `Event Types` and
-/// `Payload Format` lines, every line that starts with `name.action` directly followed by
-/// its capitalised description (the document's tables are stored without column breaks:
-/// `lead.createdA new lead was created`).
-fn salesos_reference_event_types(text: &str) -> Vec<String> {
-    text.lines()
-        .skip_while(|line| line.trim() != "Event Types")
-        .skip(1)
-        .take_while(|line| line.trim() != "Payload Format")
-        .filter_map(|line| {
-            let line = line.trim();
-            let end = line
-                .find(|c: char| !(c.is_ascii_lowercase() || c == '.' || c == '_'))
-                .unwrap_or(line.len());
-            let (name, rest) = line.split_at(end);
-            let (resource, action) = name.split_once('.')?;
-            let described = rest.starts_with(|c: char| c.is_ascii_uppercase());
-            (described && !resource.is_empty() && !action.is_empty() && !action.contains('.'))
-                .then(|| name.to_string())
-        })
-        .collect()
 }
 
 fn salesloft_sample_types() -> BTreeSet<String> {
@@ -441,31 +396,24 @@ fn the_standard_webhooks_test_secret_is_whsec_and_the_base64_of_the_documented_k
 }
 
 #[test]
-fn every_salesloft_event_type_in_the_reference_document_has_a_sample() {
-    let path = root().join(REFERENCE);
-    if !path.exists() {
-        println!(
-            "note: {} is absent; skipping the check against the reference document",
-            path.display()
-        );
-        return;
-    }
-    let expected = reference_event_types(&read(&path));
-    assert_eq!(
-        expected.len(),
-        expected.iter().collect::<BTreeSet<_>>().len(),
-        "the reference lists an event type twice: {expected:?}"
-    );
-    assert!(
-        expected.len() >= 30,
-        "parsed only {} event types from the reference; has its layout changed? {expected:?}",
-        expected.len()
-    );
+fn every_salesloft_event_type_has_exactly_one_sample() {
+    // The wire crate's enum is the list consumers program against (taken from Salesloft's
+    // published event-type reference); the samples must match it one to one.
+    let expected: BTreeSet<String> = SalesloftEvent::ALL
+        .iter()
+        .map(|e| e.as_str().to_string())
+        .collect();
+    assert_eq!(expected.len(), 37, "Salesloft documents 37 event types");
     let have = salesloft_sample_types();
-    let missing: Vec<&String> = expected.iter().filter(|t| !have.contains(*t)).collect();
+    let missing: Vec<&String> = expected.difference(&have).collect();
     assert!(
         missing.is_empty(),
         "no sample in events/salesloft/ for {missing:?}: add them to tools/gen_events.py and rerun it"
+    );
+    let unknown: Vec<&String> = have.difference(&expected).collect();
+    assert!(
+        unknown.is_empty(),
+        "samples for types SalesloftEvent does not know: {unknown:?}"
     );
 }
 
@@ -496,53 +444,18 @@ fn every_salesloft_sample_is_in_the_manifest_and_names_its_own_event_type() {
 }
 
 #[test]
-fn the_reference_parser_reads_channel_names_only() {
-    let text = "info:\ntitle: x\nchannels:\n# Accounts\naccount_created:\ndescription: y\nsubscribe:\nmessage:\n$ref: '#/a'\nlink_swap:\nsubscribe:\ncomponents:\nmessages:\n";
+fn every_salesos_event_type_has_exactly_one_sample() {
+    let expected: BTreeSet<String> = read(&root().join(SALESOS_EVENT_TYPES))
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
+    assert_eq!(expected.len(), 20, "SalesOS documents 20 event types");
     assert_eq!(
-        reference_event_types(text),
-        ["account_created", "link_swap"]
-    );
-}
-
-#[test]
-fn every_salesos_event_type_in_the_reference_document_has_a_sample() {
-    let path = root().join(SALESOS_REFERENCE);
-    if !path.exists() {
-        println!(
-            "note: {} is absent; skipping the check against the SalesOS reference document",
-            path.display()
-        );
-        return;
-    }
-    let expected = salesos_reference_event_types(&read(&path));
-    assert_eq!(
-        expected.len(),
-        expected.iter().collect::<BTreeSet<_>>().len(),
-        "the reference lists an event type twice: {expected:?}"
-    );
-    assert!(
-        expected.len() >= 15,
-        "parsed only {} SalesOS event types from the reference; layout changed? {expected:?}",
-        expected.len()
-    );
-    let have = sample_stems("events/salesos");
-    let missing: Vec<&String> = expected.iter().filter(|t| !have.contains(*t)).collect();
-    assert!(
-        missing.is_empty(),
-        "no sample in events/salesos/ for {missing:?}: add them to tools/gen_events.py and rerun it"
-    );
-}
-
-#[test]
-fn the_salesos_reference_parser_reads_the_event_tables_only() {
-    let text = "Overview\n\"events\": [\"lead.created\"],\nEvent Types\nCRM Events\n\
-                EventDescription\nlead.createdA new lead was created\n\
-                opportunity.wonAn opportunity was marked as won\nSales Events\n\
-                task.completedA task was completed\nPayload Format\n\
-                \"type\": \"lead.created\",\nquote.sentA quote was sent\n";
-    assert_eq!(
-        salesos_reference_event_types(text),
-        ["lead.created", "opportunity.won", "task.completed"]
+        sample_stems("events/salesos"),
+        expected,
+        "events/salesos/ must hold one sample per SalesOS event type: edit tools/gen_events.py and rerun it"
     );
 }
 
@@ -599,7 +512,7 @@ fn every_salesos_and_standard_sample_is_in_the_manifest_and_names_its_own_event_
     }
 }
 
-/// `tests/emulator.rs` replays the manifest against a deployment with the real clock and
+/// `tests/it/emulator.rs` replays the manifest against a deployment with the real clock and
 /// skips entries by `config`, `now` and `provider`, so those fields must be right.
 #[test]
 fn every_manifest_entry_names_its_provider_and_timestamped_ones_their_clock() {

@@ -89,7 +89,7 @@ def main() -> None:
                      "memory_mb": lb.MEMORY_MB, "timeout_s": lb.TIMEOUT_S},
         "rie": str(lb.rie_path().relative_to(lb.REPO)),
         "git": {"head": lb.cmd_out(["git", "rev-parse", "HEAD"], lb.REPO),
-                "dirty_paths": lb.cmd_out(["git", "status", "--porcelain", "--", "src", "Cargo.toml", "Cargo.lock"], lb.REPO).splitlines()},
+                "dirty_paths": lb.cmd_out(["git", "status", "--porcelain", "--", "src", "crates", "Cargo.toml", "Cargo.lock"], lb.REPO).splitlines()},
         "versions": {"rustc": lb.cmd_out(["rustc", "--version"]), "node": lb.cmd_out(["node", "--version"])},
         "logs": str(logdir.relative_to(lb.REPO)),
     }

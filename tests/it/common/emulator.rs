@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use super::{
-    free_port, repo_path, wait_for_port, ChildGuard, Stack, SALESOS_SECRET, STANDARD_SECRET, TOKEN,
-};
+use salesloft_webhooks::senders::Provider;
+
+use super::{free_port, repo_path, test_secret, wait_for_port, ChildGuard, Stack};
 
 /// Path of the emulator shipped in the aws-sam-cli package of the project venv.
 pub fn rie_path() -> PathBuf {
@@ -86,9 +86,11 @@ impl Emulator {
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TABLE_NAME", super::TABLE)
         .env("QUEUE_URL", &stack.default_queue)
-        .env("SALESLOFT_SECRETS", TOKEN)
-        .env("SALESOS_SECRETS", SALESOS_SECRET)
-        .env("STANDARD_WEBHOOKS_SECRETS", STANDARD_SECRET)
+        .envs(
+            Provider::ALL
+                .iter()
+                .map(|p| (p.secrets_env(), test_secret(*p))),
+        )
         .env("AWS_LAMBDA_FUNCTION_TIMEOUT", timeout_s)
         .env("RUST_LOG", "info")
         .envs(stack.moto.aws_env())

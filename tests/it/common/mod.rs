@@ -309,6 +309,16 @@ pub fn standard_settings(tolerance_s: u64) -> SenderSettings {
     }
 }
 
+/// The documented test secret of each sender (the samples under `events/` are signed with
+/// them).
+pub fn test_secret(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Salesloft => TOKEN,
+        Provider::SalesOs => SALESOS_SECRET,
+        Provider::StandardWebhooks => STANDARD_SECRET,
+    }
+}
+
 /// A verifier holding the test secrets of every sender in `providers`, with `settings`.
 pub fn test_verifier(settings: SenderSettings, providers: &[Provider]) -> Verifier {
     providers.iter().fold(Verifier::new(settings), |v, p| {
