@@ -121,6 +121,19 @@ impl<'a> Env<'a> {
     }
 }
 
+/// The route list in the variable `name` (unset: none).
+fn route_specs(env: &Env<'_>, name: &'static str) -> Result<Vec<RouteSpec>, ConfigError> {
+    match env.get(name) {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
+            name,
+            reason: format!(
+                "expected a JSON list of {{\"name\",\"queue_url\",\"events\",\"providers\",\"copy\"}}: {e}"
+            ),
+        }),
+    }
+}
+
 impl Config {
     /// The verifier for secrets given in the environment (`None` with `SECRET_ARN`).
     pub fn env_verifier(&self) -> Option<Verifier> {
@@ -182,15 +195,10 @@ impl Config {
             }
         };
 
-        let specs: Vec<RouteSpec> = match env.get("ROUTES") {
-            None => Vec::new(),
-            Some(json) => serde_json::from_str(&json).map_err(|e| ConfigError::Invalid {
-                name: "ROUTES",
-                reason: format!(
-                    "expected a JSON list of {{\"name\",\"queue_url\",\"events\",\"providers\"}}: {e}"
-                ),
-            })?,
-        };
+        // The user's routes, then the ones the deployment template adds (the example
+        // consumer's copy route), so the template never has to merge JSON into ROUTES.
+        let mut specs = route_specs(&env, "ROUTES")?;
+        specs.extend(route_specs(&env, "TEMPLATE_ROUTES")?);
         let routes = RouteTable::new(env.get("QUEUE_URL"), specs, &served)?;
 
         let dedup_ttl_s = env
@@ -365,6 +373,32 @@ mod tests {
     }
 
     #[test]
+    fn template_routes_are_added_to_the_user_routes() {
+        let mut pairs = MINIMAL.to_vec();
+        let routes =
+            format!(r#"[{{"name":"emails","queue_url":"{Q}-emails","events":["email_*"]}}]"#);
+        let extra = format!(
+            r#"[{{"name":"example","queue_url":"{Q}-example","events":["person_*"],"copy":true}}]"#
+        );
+        pairs.push(("ROUTES", &routes));
+        pairs.push(("TEMPLATE_ROUTES", &extra));
+        let c = config(&pairs).unwrap();
+        let names: Vec<&str> = c
+            .routes
+            .destinations(Provider::Salesloft, "person_updated")
+            .into_iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(names, ["default", "example"]);
+        let mut bad = MINIMAL.to_vec();
+        bad.push(("TEMPLATE_ROUTES", "{"));
+        assert!(config(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("TEMPLATE_ROUTES"));
+    }
+
+    #[test]
     fn routes_are_read_from_json() {
         let mut pairs = MINIMAL.to_vec();
         let routes = format!(
@@ -374,6 +408,43 @@ mod tests {
         let c = config(&pairs).unwrap();
         let d = c.routes.destinations(Provider::Salesloft, "email_updated");
         assert_eq!(d[0].name, "emails");
+    }
+
+    #[test]
+    fn salesloft_tokens_can_be_bound_to_event_types_in_the_environment_too() {
+        let c = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            (
+                "SALESLOFT_SECRETS",
+                r#"{"person_updated":["tok1"],"*":["tok2"]}"#,
+            ),
+        ])
+        .unwrap();
+        let v = c.env_verifier().unwrap();
+        let body = b"{}";
+        let signed = |token: &str, event_type: &str| {
+            crate::headers::Headers::from_pairs([
+                (
+                    "x-salesloft-signature".to_string(),
+                    crate::senders::salesloft::sign(token.as_bytes(), body),
+                ),
+                ("x-salesloft-event".to_string(), event_type.to_string()),
+            ])
+        };
+        let ok = |t, e| {
+            v.verify(Provider::Salesloft, body, &signed(t, e), 0)
+                .is_ok()
+        };
+        assert!(ok("tok1", "person_updated") && !ok("tok1", "person_deleted"));
+        assert!(ok("tok2", "person_deleted"));
+        let err = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SALESOS_SECRETS", r#"{"lead.created":["so"]}"#),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("SALESOS_SECRETS"), "{err}");
     }
 
     #[test]

@@ -14,7 +14,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::dedup::DedupStore;
-use crate::destinations::EventPublisher;
+use crate::destinations::{EventPublisher, Unpublishable};
 use crate::headers::Headers;
 use crate::senders::Provider;
 use crate::service::{Invocation, Outcome, Report, Service, ServiceError};
@@ -207,6 +207,16 @@ pub fn classify(handled: &Handled) -> Classification {
             Err(ServiceError::NoDestination(_)) => {
                 class(503, "unavailable", "no_destination", Error)
             }
+            // Never deliverable: a 4xx, so the sender stops instead of retrying in vain.
+            Err(ServiceError::Unpublishable(Unpublishable::TooLarge { .. })) => {
+                class(413, "payload_too_large", "payload_too_large", Info)
+            }
+            Err(ServiceError::Unpublishable(_)) => class(
+                400,
+                "unsupported_characters",
+                "unsupported_characters",
+                Info,
+            ),
         },
     }
 }

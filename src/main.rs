@@ -1,6 +1,6 @@
 //! Bootstrap only: JSON tracing, configuration, AWS clients, and the Lambda runtime loop.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use salesloft_webhooks::config::{Config, SecretSource};
@@ -23,7 +23,12 @@ async fn main() -> Result<(), Error> {
         }
     };
 
-    let aws = aws_config::load_from_env().await;
+    // A connection that cannot be made within a second is not going to help a 6 s
+    // invocation; the service bounds every call by the invocation's deadline on top of this.
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(1))
+        .build();
+    let aws = aws_config::from_env().timeout_config(timeouts).load().await;
     let dedup = DynamoDbDedupStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
     let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(&aws));
     let limits = Limits {

@@ -6,18 +6,35 @@
 //! verified; a failed publish releases the claim (recording what did go out) and answers 503
 //! so the sender retries; only a fully published event is completed.
 
+use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use futures::future::join_all;
 use salesloft_webhooks_wire::envelope::{self, EnvelopeFields};
 
 use crate::dedup::{ClaimOutcome, ClaimRequest, DedupError, DedupStore};
-use crate::destinations::{EventPublisher, Message, PublishError, RouteTable};
+use crate::destinations::{EventPublisher, Message, PublishError, RouteTable, Unpublishable};
 use crate::event::{Event, Identity, ParseError};
 use crate::headers::Headers;
 use crate::secrets::Keyring;
 use crate::senders::Provider;
 use crate::signature::{SignatureError, Verifier};
+
+/// Time kept back from the invocation's deadline for each step after the one it bounds: the
+/// claim and the publishes must end by `deadline - 2 x reserve`, the completion or release by
+/// `deadline - reserve`, so a hung AWS call becomes a 503 (with the claim released) before
+/// Lambda cuts the invocation off.
+const DEADLINE_RESERVE: Duration = Duration::from_millis(400);
+/// The least time the AWS calls get, even when the deadline looks closer (an emulator's
+/// clock can lag the host's): without it every call would time out at once.
+const MIN_BUDGET: Duration = Duration::from_millis(1_500);
+
+/// Runs `call` until `at`; `None` when it did not finish in time (the call is dropped).
+async fn until<T>(at: Instant, call: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(at, call).await.ok()
+}
 
 /// Per-invocation inputs that would otherwise be ambient, passed in so tests are
 /// deterministic.
@@ -55,9 +72,13 @@ pub enum ServiceError {
     #[error("sender secrets unavailable")]
     SecretsUnavailable,
     /// The route table gave no destination (a sender added to the secret after start-up that
-    /// no route covers): refused rather than completed, so nothing is lost.
+    /// no route covers): refused before the claim rather than completed, so nothing is lost.
     #[error("no destination for {0}")]
     NoDestination(String),
+    /// A destination would never accept the message (too large, characters it refuses):
+    /// refused before the claim with a 4xx, since no retry could deliver it.
+    #[error("a destination would refuse the message: {0}")]
+    Unpublishable(#[from] Unpublishable),
     #[error("{} of the destinations failed: {}", .0.len(), .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; "))]
     Publish(Vec<PublishError>),
 }
@@ -173,36 +194,6 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
     async fn deliver(&self, event: &Event<'_>, inv: &Invocation) -> Result<Outcome, ServiceError> {
         let key = event.dedup_key();
         let received_at = rfc3339(inv.now_ms);
-        // The lease must outlive the publish; a deadline already in the past (clock skew in
-        // an emulator) still gets a short lease rather than none.
-        let lease_until_ms = inv.deadline_ms.max(inv.now_ms + 1_000);
-        let claim = ClaimRequest {
-            key: &key,
-            token: &inv.claim_token,
-            event_type: event.event_type(),
-            received_at: &received_at,
-            now_ms: inv.now_ms,
-            lease_until_ms,
-            expires_at_s: inv.now_ms / 1000 + self.dedup_ttl.as_secs(),
-        };
-        let already = match self.dedup.claim(&claim).await? {
-            ClaimOutcome::Claimed { delivered } => delivered,
-            ClaimOutcome::Duplicate => return Ok(Outcome::Duplicate),
-            ClaimOutcome::InProgress { lease_until_ms } => {
-                let wait_ms = lease_until_ms.saturating_sub(inv.now_ms);
-                return Ok(Outcome::InProgress {
-                    retry_after_s: wait_ms.div_ceil(1000).clamp(1, 900),
-                });
-            }
-        };
-
-        let destinations = self
-            .routes
-            .destinations(event.provider(), event.event_type());
-        let pending: Vec<_> = destinations
-            .into_iter()
-            .filter(|d| !already.contains(&d.name))
-            .collect();
         let fields = EnvelopeFields {
             provider: event.provider().as_str(),
             event_type: event.event_type(),
@@ -217,7 +208,67 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             identity: event.identity(),
             dedup_key: &key,
         };
-        let results = join_all(pending.iter().map(|d| self.publisher.publish(d, &message))).await;
+        // Before the claim (no AWS call yet): an event that has nowhere to go, or that a
+        // destination would never accept, must not be recorded as delivered nor loop in 503s.
+        let destinations = self
+            .routes
+            .destinations(event.provider(), event.event_type());
+        if destinations.is_empty() {
+            return Err(ServiceError::NoDestination(format!(
+                "{}:{}",
+                event.provider(),
+                event.event_type()
+            )));
+        }
+        for destination in &destinations {
+            destination.target.check(&message)?;
+        }
+
+        // Real-time bounds for the AWS calls, from the invocation's deadline.
+        let budget =
+            Duration::from_millis(inv.deadline_ms.saturating_sub(inv.now_ms)).max(MIN_BUDGET);
+        let finish_by = Instant::now() + budget - DEADLINE_RESERVE;
+        let work_by = finish_by - DEADLINE_RESERVE;
+        // The lease must outlive the publish; a deadline already in the past (clock skew in
+        // an emulator) still gets a short lease rather than none.
+        let lease_until_ms = inv.deadline_ms.max(inv.now_ms + 1_000);
+        let claim = ClaimRequest {
+            key: &key,
+            token: &inv.claim_token,
+            event_type: event.event_type(),
+            received_at: &received_at,
+            now_ms: inv.now_ms,
+            lease_until_ms,
+            expires_at_s: inv.now_ms / 1000 + self.dedup_ttl.as_secs(),
+        };
+        let claimed = until(work_by, self.dedup.claim(&claim))
+            .await
+            .unwrap_or_else(|| Err(DedupError::Unavailable("the claim timed out".into())))?;
+        let already = match claimed {
+            ClaimOutcome::Claimed { delivered } => delivered,
+            ClaimOutcome::Duplicate => return Ok(Outcome::Duplicate),
+            ClaimOutcome::InProgress { lease_until_ms } => {
+                let wait_ms = lease_until_ms.saturating_sub(inv.now_ms);
+                return Ok(Outcome::InProgress {
+                    retry_after_s: wait_ms.div_ceil(1000).clamp(1, 900),
+                });
+            }
+        };
+        let pending: Vec<_> = destinations
+            .into_iter()
+            .filter(|d| !already.contains(&d.name))
+            .collect();
+        let results = join_all(pending.iter().map(|d| async {
+            until(work_by, self.publisher.publish(d, &message))
+                .await
+                .unwrap_or_else(|| {
+                    Err(PublishError {
+                        destination: d.name.clone(),
+                        reason: "timed out before the invocation's deadline".into(),
+                    })
+                })
+        }))
+        .await;
 
         let mut delivered = already;
         let mut failures = Vec::new();
@@ -231,11 +282,13 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         }
 
         if failures.is_empty() {
-            if let Err(err) = self
-                .dedup
-                .complete(&key, &inv.claim_token, &delivered)
-                .await
-            {
+            let completed = until(
+                finish_by,
+                self.dedup.complete(&key, &inv.claim_token, &delivered),
+            )
+            .await
+            .unwrap_or_else(|| Err(DedupError::Unavailable("completing timed out".into())));
+            if let Err(err) = completed {
                 // Every destination has the event, so the sender must not be told to retry.
                 // The record stays IN_PROGRESS until its lease ends; a retry after that
                 // republishes (at-least-once, never lost). See RELIABILITY.md.
@@ -243,7 +296,13 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             }
             Ok(Outcome::Accepted)
         } else {
-            if let Err(err) = self.dedup.release(&key, &inv.claim_token, &delivered).await {
+            let released = until(
+                finish_by,
+                self.dedup.release(&key, &inv.claim_token, &delivered),
+            )
+            .await
+            .unwrap_or_else(|| Err(DedupError::Unavailable("releasing timed out".into())));
+            if let Err(err) = released {
                 // The claim stays IN_PROGRESS until its lease passes; the sender's next retry
                 // after that claims it again.
                 tracing::warn!(event_id = %event.event_id(), error = %err, "releasing the dedup record failed");

@@ -9,7 +9,7 @@
 //! [`subtle::ConstantTimeEq`], and every configured key is tried even after one has matched,
 //! so timing reveals neither the MAC nor which key matched.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use hmac::{Hmac, Mac};
@@ -106,12 +106,17 @@ impl Verifier {
         }
     }
 
-    /// Serves `provider` with `secrets` (none: not served).
-    pub fn with_keys(mut self, provider: Provider, secrets: Vec<Secret>) -> Self {
-        if secrets.is_empty() {
+    /// Serves `provider` with `secrets`, each valid for any event type (none: not served).
+    pub fn with_keys(self, provider: Provider, secrets: Vec<Secret>) -> Self {
+        self.with_scoped_keys(provider, secrets.into_iter().map(Key::any).collect())
+    }
+
+    /// Serves `provider` with `keys`, each limited to its event types (none: not served).
+    pub fn with_scoped_keys(mut self, provider: Provider, keys: Vec<Key>) -> Self {
+        if keys.is_empty() {
             self.keys.remove(&provider);
         } else {
-            self.keys.insert(provider, Keys(secrets));
+            self.keys.insert(provider, Keys(keys));
         }
         self
     }
@@ -150,9 +155,65 @@ impl Verifier {
     }
 }
 
-/// The secrets of one sender. `Debug` shows how many, never what.
+/// One secret and the event types it may sign: `None` for any type. A sender whose event
+/// type is not covered by the signature (Salesloft's `x-salesloft-event` header) gives each
+/// subscription, so each event type, its own token; binding the token to its type stops a
+/// captured body from being replayed under another type.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Key {
+    secret: Secret,
+    event_types: Option<BTreeSet<String>>,
+}
+
+impl Key {
+    /// A key valid for any event type.
+    pub fn any(secret: Secret) -> Self {
+        Self {
+            secret,
+            event_types: None,
+        }
+    }
+
+    /// A key valid only for `event_types`.
+    pub fn bound(secret: Secret, event_types: impl IntoIterator<Item = String>) -> Self {
+        Self {
+            secret,
+            event_types: Some(event_types.into_iter().collect()),
+        }
+    }
+
+    /// The key bytes' wrapper.
+    pub fn secret(&self) -> &Secret {
+        &self.secret
+    }
+
+    /// The event types this key may sign (`None`: any).
+    pub fn event_types(&self) -> Option<&BTreeSet<String>> {
+        self.event_types.as_ref()
+    }
+
+    /// Whether this key may sign an event of `event_type` (unknown type: only an unbound key).
+    pub fn allows(&self, event_type: Option<&str>) -> bool {
+        match (&self.event_types, event_type) {
+            (None, _) => true,
+            (Some(types), Some(t)) => types.contains(t),
+            (Some(_), None) => false,
+        }
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("secret", &self.secret)
+            .field("event_types", &self.event_types)
+            .finish()
+    }
+}
+
+/// The keys of one sender. `Debug` shows how many, never what.
 #[derive(Clone, Default)]
-pub struct Keys(Vec<Secret>);
+pub struct Keys(Vec<Key>);
 
 impl fmt::Debug for Keys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -161,14 +222,14 @@ impl fmt::Debug for Keys {
 }
 
 impl Keys {
-    /// Keys from secrets.
+    /// Keys from secrets, each valid for any event type.
     pub fn new(secrets: Vec<Secret>) -> Self {
-        Self(secrets)
+        Self(secrets.into_iter().map(Key::any).collect())
     }
 
-    /// Every key, to compute a MAC with each.
+    /// Every secret, to compute a MAC with each.
     pub fn iter(&self) -> impl Iterator<Item = &Secret> {
-        self.0.iter()
+        self.0.iter().map(|k| &k.secret)
     }
 
     /// Refuses to verify anything without a secret.
@@ -181,15 +242,36 @@ impl Keys {
     }
 
     /// Tries every key (no early exit) and folds the results in constant time: `Ok` when
-    /// the MAC of some key equals `presented`.
+    /// the MAC of some key equals `presented`. Keys bound to event types count only for
+    /// schemes that call [`Keys::any_matches_for`]; here every key counts.
     pub fn any_matches<const N: usize>(
         &self,
         presented: &[u8; N],
         mac: impl Fn(&Secret) -> [u8; N],
     ) -> Result<(), SignatureError> {
+        self.fold(presented, mac, |_| true)
+    }
+
+    /// As [`Keys::any_matches`], but a key counts only if it may sign `event_type`. The
+    /// scope check is on public data (the header), folded without early exit like the MACs.
+    pub fn any_matches_for<const N: usize>(
+        &self,
+        event_type: Option<&str>,
+        presented: &[u8; N],
+        mac: impl Fn(&Secret) -> [u8; N],
+    ) -> Result<(), SignatureError> {
+        self.fold(presented, mac, |key| key.allows(event_type))
+    }
+
+    fn fold<const N: usize>(
+        &self,
+        presented: &[u8; N],
+        mac: impl Fn(&Secret) -> [u8; N],
+        allowed: impl Fn(&Key) -> bool,
+    ) -> Result<(), SignatureError> {
         let mut matched = Choice::from(0);
         for key in &self.0 {
-            matched |= mac(key).ct_eq(presented);
+            matched |= mac(&key.secret).ct_eq(presented) & Choice::from(u8::from(allowed(key)));
         }
         if bool::from(matched) {
             Ok(())

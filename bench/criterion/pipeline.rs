@@ -143,6 +143,7 @@ const INV: Invocation = Invocation {
 
 fn service(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
         .build()
         .unwrap();
     let mut g = c.benchmark_group("service");

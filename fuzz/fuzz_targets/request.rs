@@ -69,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
         deadline_ms: NOW_S as u64 * 1000 + 6_000,
         claim_token: "fuzz".into(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
     let response = runtime.block_on(handle(&service, Limits { max_body_bytes: 64 * 1024 }, event, &inv));
     assert!(response.status_code < 500, "{} {}", response.status_code, response.body);
     if response.status_code == 202 {

@@ -4,6 +4,8 @@
 #   1. sam validate --lint      (SAM transform + cfn-lint, as sam runs it)
 #   2. cfn-lint                 (the project venv's own cfn-lint, any finding fails)
 #   3. checkov                  (framework cloudformation; SAM resources included)
+#   4. tools/sam/template_rules.py (the project's own rules: no filter on a shared queue, the
+#                               example consumer on its own queue)
 #
 #   scripts/sam/checks.sh                       # checks template.yaml
 #   TEMPLATE=path/to/other.yaml scripts/sam/checks.sh
@@ -148,6 +150,14 @@ PY
 fi
 
 echo
+# --- 4. the project's own rules (tools/sam/template_rules.py) -----------------------------
+echo "== template rules ($TEMPLATE)"
+t0=$(date +%s.%N)
+out=$("${OFFLINE[@]}" "$VENV/bin/python" tools/sam/template_rules.py "$TEMPLATE" 2>&1); rc=$?
+echo "$out"
+record "template rules" "$([[ $rc == 0 ]] && echo PASS || echo FAIL)" "$(elapsed "$t0")" \
+  "$(echo "$out" | tail -n 1)"
+
 echo "== summary ($TEMPLATE)"
 printf '%s\n' "${SUMMARY[@]}"
 if ((FAILED)); then echo "checks: FAILED"; exit 1; fi

@@ -79,7 +79,7 @@ BOOTSTRAP=.aws-sam/build/WebhookFunction/bootstrap
 if [[ -n ${REBUILD:-} || ! -f $BOOTSTRAP || ! -f .aws-sam/build/template.yaml ]]; then
   ARCH=x86_64 "$SAM_SCRIPTS/build.sh" WebhookFunction || die "build failed"
 else
-  newer=$(find src Cargo.toml Cargo.lock template.yaml -newer "$BOOTSTRAP" -type f 2>/dev/null | wc -l)
+  newer=$(find src crates Cargo.toml Cargo.lock template.yaml -newer "$BOOTSTRAP" -type f 2>/dev/null | wc -l)
   echo "reusing $BOOTSTRAP (built $(date -r "$BOOTSTRAP" '+%F %T'))"
   ((newer == 0)) || echo "note: $newer source file(s) changed since; REBUILD=1 to rebuild"
 fi

@@ -44,6 +44,34 @@ pub struct Destination {
     pub target: Target,
 }
 
+impl Target {
+    /// Checks, without any I/O, that this target would accept `message`: its kind's
+    /// documented limits (size, characters, id formats). The local stack is more lenient than
+    /// AWS, so these checks are what makes a local test fail where AWS would refuse. The
+    /// service runs them before the claim: a message no retry could ever deliver is answered
+    /// 4xx instead of looping in 503s.
+    pub fn check(&self, message: &Message<'_>) -> Result<(), Unpublishable> {
+        match self {
+            Target::Sqs(queue) => sqs::check(queue, message),
+        }
+    }
+}
+
+/// Why a destination could never accept a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unpublishable {
+    /// Over the destination's size limit (answered 413).
+    #[error("the message is {size} bytes, over the destination's limit of {limit}")]
+    TooLarge { size: usize, limit: usize },
+    /// A character the destination refuses (answered 400); `what` names the field, and the
+    /// text never quotes the content.
+    #[error("the {what} holds a character the destination refuses")]
+    Characters { what: &'static str },
+    /// An id the destination would refuse (a bug if it happens: the ids are derived).
+    #[error("the {what} does not meet the destination's rules")]
+    BadId { what: &'static str },
+}
+
 impl Destination {
     /// A destination on the SQS queue at `queue_url` (FIFO when it ends in `.fifo`).
     pub fn sqs(name: impl Into<String>, queue_url: impl Into<String>) -> Self {
@@ -77,7 +105,8 @@ pub struct PublishError {
 /// Port: hands one message to one destination.
 pub trait EventPublisher: Send + Sync {
     /// Sends `message` to `destination`. `Ok` means the destination has durably accepted it.
-    /// An adapter refuses (with an error) a target kind it does not handle.
+    /// An adapter refuses (with an error) a target kind it does not handle. The caller has
+    /// checked the message with [`Target::check`]; an adapter checks again before sending.
     fn publish(
         &self,
         destination: &Destination,
@@ -95,6 +124,10 @@ pub struct RouteSpec {
     pub events: Vec<String>,
     #[serde(default)]
     pub providers: Option<Vec<String>>,
+    /// A copy route receives the events it matches in addition to wherever they go without
+    /// it (other routes or the default), so adding one never takes events from anyone.
+    #[serde(default)]
+    pub copy: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -102,6 +135,7 @@ struct Route {
     destination: Destination,
     patterns: Vec<String>,
     providers: Option<Vec<Provider>>,
+    copy: bool,
 }
 
 impl Route {
@@ -117,6 +151,7 @@ impl Route {
             .as_ref()
             .is_none_or(|ps| ps.contains(&provider))
             && self.patterns.iter().any(|p| p.bytes().all(|b| b == b'*'))
+            && !self.copy
     }
 }
 
@@ -193,6 +228,7 @@ impl RouteTable {
                     .map(|p| p.trim().to_string())
                     .collect(),
                 providers: route_providers,
+                copy: spec.copy,
             });
         }
         let default = match default_queue_url {
@@ -213,20 +249,22 @@ impl RouteTable {
         Ok(Self { routes, default })
     }
 
-    /// Every destination `event_type` from `provider` goes to; never empty for a served
-    /// provider (guaranteed by [`RouteTable::new`]).
+    /// Every destination `event_type` from `provider` goes to: the matching routes, or the
+    /// default when none matches, plus the matching copy routes. Never empty for a provider
+    /// the table was built for (guaranteed by [`RouteTable::new`]).
     pub fn destinations(&self, provider: Provider, event_type: &str) -> Vec<&Destination> {
-        let matched: Vec<&Destination> = self
-            .routes
-            .iter()
-            .filter(|r| r.matches(provider, event_type))
-            .map(|r| &r.destination)
-            .collect();
-        if matched.is_empty() {
-            self.default.iter().collect()
-        } else {
-            matched
+        let matching = |copy: bool| {
+            self.routes
+                .iter()
+                .filter(move |r| r.copy == copy && r.matches(provider, event_type))
+                .map(|r| &r.destination)
+        };
+        let mut destinations: Vec<&Destination> = matching(false).collect();
+        if destinations.is_empty() {
+            destinations.extend(self.default.iter());
         }
+        destinations.extend(matching(true));
+        destinations
     }
 
     /// Every destination in the table (for start-up checks and tooling).
@@ -274,7 +312,46 @@ mod tests {
             queue_url: format!("{Q}-{name}"),
             events: events.iter().map(|s| s.to_string()).collect(),
             providers: providers.map(|ps| ps.iter().map(|s| s.to_string()).collect()),
+            copy: false,
         }
+    }
+
+    #[test]
+    fn a_copy_route_gets_its_matches_without_taking_them_from_anyone() {
+        let copy = RouteSpec {
+            copy: true,
+            ..spec("example", &["person_*"], Some(&["salesloft"]))
+        };
+        let t = RouteTable::new(
+            Some(Q.into()),
+            vec![spec("emails", &["email_*"], None), copy],
+            &[Provider::Salesloft],
+        )
+        .unwrap();
+        let names = |p: Provider, e: &str| -> Vec<String> {
+            t.destinations(p, e)
+                .into_iter()
+                .map(|d| d.name.clone())
+                .collect()
+        };
+        assert_eq!(
+            names(Provider::Salesloft, "person_updated"),
+            [DEFAULT_DESTINATION, "example"]
+        );
+        assert_eq!(names(Provider::Salesloft, "email_updated"), ["emails"]);
+        assert_eq!(
+            names(Provider::SalesOs, "person_updated"),
+            [DEFAULT_DESTINATION]
+        );
+        // A copy route is no catch-all: without a default queue the table is refused.
+        let only_copy = RouteSpec {
+            copy: true,
+            ..spec("all", &["*"], None)
+        };
+        assert_eq!(
+            RouteTable::new(None, vec![only_copy], &[Provider::Salesloft]).unwrap_err(),
+            RouteError::Undeliverable(Provider::Salesloft)
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
-use super::Message;
+use super::{Message, Unpublishable};
 
 /// SQS's limit on a message, attributes included.
 pub const SQS_MAX_MESSAGE_BYTES: usize = 1_048_576;
@@ -38,12 +38,23 @@ pub fn is_queue_url(url: &str) -> bool {
             .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
 }
 
+/// SQS's limit on a FIFO message group id and deduplication id, in characters.
+pub const MAX_FIFO_ID_LEN: usize = 128;
+
 /// FIFO message group: one record's events stay in order (provider + resource id), else
-/// per event type. Only characters SQS accepts in a group id reach here.
+/// per event type. A group id longer than SQS allows (an event type near its 128-character
+/// limit) is replaced by the provider and the SHA-256 of the event type, so it always fits.
+/// The resource id and event type are validated to characters SQS accepts in a group id.
 pub fn group_id(message: &Message<'_>) -> String {
-    match message.identity.resource_id.as_deref() {
+    let readable = match message.identity.resource_id.as_deref() {
         Some(id) => format!("{}:{}", message.provider, id),
         None => format!("{}:{}", message.provider, message.identity.event_type),
+    };
+    if readable.len() <= MAX_FIFO_ID_LEN {
+        readable
+    } else {
+        let hashed = Sha256::digest(message.identity.event_type.as_bytes());
+        format!("{}:{}", message.provider, hex::encode(hashed))
     }
 }
 
@@ -51,6 +62,57 @@ pub fn group_id(message: &Message<'_>) -> String {
 /// event within its five-minute window.
 pub fn deduplication_id(message: &Message<'_>) -> String {
     hex::encode(Sha256::digest(message.dedup_key.as_bytes()))
+}
+
+/// Whether SQS accepts `c` in a message body or attribute value: `#x9 | #xA | #xD |
+/// #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF` (its documented character set).
+pub fn is_allowed_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Whether `id` meets SQS's rules for a group or deduplication id: 1 to 128 characters of
+/// ASCII letters, digits and punctuation.
+fn is_valid_fifo_id(id: &str) -> bool {
+    (1..=MAX_FIFO_ID_LEN).contains(&id.len()) && id.bytes().all(|b| (33..=126).contains(&b))
+}
+
+/// Checks `message` against SQS's documented limits for `queue`: the characters of the body
+/// and the attribute values, the total size (body plus each attribute's name, type and value)
+/// within [`SQS_MAX_MESSAGE_BYTES`], and on FIFO queues the group and deduplication ids.
+pub fn check(queue: &SqsQueue, message: &Message<'_>) -> Result<(), Unpublishable> {
+    if !message.body.chars().all(is_allowed_char) {
+        return Err(Unpublishable::Characters {
+            what: "message body",
+        });
+    }
+    let mut size = message.body.len();
+    for (name, value) in attributes(message) {
+        if !value.chars().all(is_allowed_char) {
+            return Err(Unpublishable::Characters {
+                what: "message attribute",
+            });
+        }
+        size += name.len() + "String".len() + value.len();
+    }
+    if size > SQS_MAX_MESSAGE_BYTES {
+        return Err(Unpublishable::TooLarge {
+            size,
+            limit: SQS_MAX_MESSAGE_BYTES,
+        });
+    }
+    if queue.fifo {
+        if !is_valid_fifo_id(&group_id(message)) {
+            return Err(Unpublishable::BadId {
+                what: "message group id",
+            });
+        }
+        if !is_valid_fifo_id(&deduplication_id(message)) {
+            return Err(Unpublishable::BadId {
+                what: "deduplication id",
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The message attributes every SQS message carries (names from the wire crate).
@@ -72,7 +134,7 @@ mod adapter {
     use aws_sdk_sqs::types::MessageAttributeValue;
     use aws_sdk_sqs::Client;
 
-    use super::{attributes, deduplication_id, group_id};
+    use super::{attributes, check, deduplication_id, group_id};
     use crate::destinations::{Destination, EventPublisher, Message, PublishError, Target};
 
     /// The SQS adapter. Cheap to clone.
@@ -103,6 +165,11 @@ mod adapter {
             message: &Message<'_>,
         ) -> Result<(), PublishError> {
             let Target::Sqs(queue) = &destination.target;
+            // SQS would refuse it: say so without a round trip (the service checked already).
+            check(queue, message).map_err(|err| PublishError {
+                destination: destination.name.clone(),
+                reason: err.to_string(),
+            })?;
             let mut send = self
                 .client
                 .send_message()
@@ -179,6 +246,95 @@ mod tests {
         );
         assert_eq!(attrs[0].1, "salesloft");
         assert_eq!(attrs[2].1, "e1");
+    }
+
+    #[test]
+    fn the_fallback_group_id_is_hashed_when_the_event_type_would_make_it_too_long() {
+        let mut long = identity(None);
+        long.event_type = "x".repeat(128);
+        let group = group_id(&message(&long));
+        assert!(group.len() <= MAX_FIFO_ID_LEN, "{}", group.len());
+        assert_eq!(
+            group,
+            format!(
+                "salesloft:{}",
+                hex::encode(Sha256::digest(long.event_type.as_bytes()))
+            )
+        );
+        let fifo = SqsQueue::new("http://127.0.0.1:1/123456789012/q.fifo");
+        assert_eq!(check(&fifo, &message(&long)), Ok(()));
+        // Just short enough stays readable.
+        long.event_type = "x".repeat(128 - "salesloft:".len());
+        assert_eq!(
+            group_id(&message(&long)),
+            format!("salesloft:{}", long.event_type)
+        );
+    }
+
+    #[test]
+    fn characters_outside_sqs_s_set_are_refused_and_the_rest_pass() {
+        let id = identity(None);
+        let queue = SqsQueue::new("http://127.0.0.1:1/123456789012/q");
+        for bad in ["\u{FFFE}", "\u{FFFF}", "\u{0}", "\u{1F}", "\u{B}"] {
+            let body = format!("{{\"a\":\"{bad}\"}}");
+            let m = Message {
+                body: &body,
+                ..message(&id)
+            };
+            assert_eq!(
+                check(&queue, &m),
+                Err(Unpublishable::Characters {
+                    what: "message body"
+                }),
+                "{bad:?}"
+            );
+        }
+        let body = "{\"a\":\"\t\r\n caf\u{e9} \u{D7FF}\u{E000}\u{FFFD}\u{10000}\u{10FFFF}\"}";
+        assert_eq!(
+            check(
+                &queue,
+                &Message {
+                    body,
+                    ..message(&id)
+                }
+            ),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn the_size_limit_counts_the_attributes_too() {
+        let id = identity(None);
+        let queue = SqsQueue::new("http://127.0.0.1:1/123456789012/q");
+        let attrs: usize = attributes(&message(&id))
+            .iter()
+            .map(|(n, v)| n.len() + "String".len() + v.len())
+            .sum();
+        let fits = "a".repeat(SQS_MAX_MESSAGE_BYTES - attrs);
+        assert_eq!(
+            check(
+                &queue,
+                &Message {
+                    body: &fits,
+                    ..message(&id)
+                }
+            ),
+            Ok(())
+        );
+        let over = "a".repeat(SQS_MAX_MESSAGE_BYTES - attrs + 1);
+        assert_eq!(
+            check(
+                &queue,
+                &Message {
+                    body: &over,
+                    ..message(&id)
+                }
+            ),
+            Err(Unpublishable::TooLarge {
+                size: SQS_MAX_MESSAGE_BYTES + 1,
+                limit: SQS_MAX_MESSAGE_BYTES
+            })
+        );
     }
 
     #[test]

@@ -32,6 +32,11 @@ pub trait Sender {
     /// canonical one.
     const DOCUMENT_KEYS: &'static [&'static str];
 
+    /// Whether the sender's keys may be bound to event types (the secret document's object
+    /// form). Only for a sender whose event type is outside the signature and whose tokens
+    /// are per type; its `verify` must then use [`Keys::any_matches_for`].
+    const BINDS_EVENT_TYPES: bool = false;
+
     /// Settings of the scheme that are not secret (tolerance windows, variants).
     type Settings: fmt::Debug + Clone + Default + PartialEq + Send + Sync + 'static;
 
@@ -105,6 +110,11 @@ macro_rules! senders {
             /// Member names in the secret document ([`Sender::DOCUMENT_KEYS`]).
             pub fn document_keys(self) -> &'static [&'static str] {
                 match self { $(Provider::$variant => <$module::$ty as Sender>::DOCUMENT_KEYS,)* }
+            }
+
+            /// Whether keys may be bound to event types ([`Sender::BINDS_EVENT_TYPES`]).
+            pub fn binds_event_types(self) -> bool {
+                match self { $(Provider::$variant => <$module::$ty as Sender>::BINDS_EVENT_TYPES,)* }
             }
 
             /// One configured secret as key bytes ([`Sender::parse_secret`]).

@@ -6,6 +6,12 @@
 //! derived from the type and the body (identical retries share it). Each subscription has its
 //! own token, so any configured token may match.
 //!
+//! The event type header is not covered by the signature. A token configured for one event
+//! type (`{"person_updated": ["tok1"], "*": ["tok2"]}` in the secret) verifies deliveries of
+//! that type only, so a captured body cannot be replayed under another type. A token that
+//! serves every type (a plain list, or `"*"`) keeps that risk: a replayed body with another
+//! type header gets another event id and is accepted once more.
+//!
 //! `SALESLOFT_TIMESTAMPED=true` switches to a timestamped HMAC-SHA256 variant (hex of
 //! `"{timestamp}.{body}"`, the unix time in `x-salesloft-timestamp`). That variant is not
 //! what Salesloft sends: it comes from a third-party integration guide, and is kept for
@@ -57,6 +63,9 @@ impl Sender for Salesloft {
     const PATHS: &'static [&'static str] = &["/", "", "/salesloft"];
     const SECRETS_ENV: &'static str = "SALESLOFT_SECRETS";
     const DOCUMENT_KEYS: &'static [&'static str] = &["salesloft"];
+    /// Each subscription (one event type) has its own token, and the type header is not
+    /// signed: tokens may be bound to their types.
+    const BINDS_EVENT_TYPES: bool = true;
 
     type Settings = Settings;
 
@@ -83,9 +92,12 @@ impl Sender for Salesloft {
             .get(SALESLOFT_SIGNATURE)
             .ok_or(SignatureError::Missing)?
             .trim();
+        // The event type is not signed: a token bound to types verifies only those.
+        let event_type = headers.get(SALESLOFT_EVENT).map(str::trim);
         if !settings.timestamped {
             let presented = decode_hex::<20>(presented).ok_or(SignatureError::Malformed)?;
-            return keys.any_matches(&presented, |key| hmac_sha1(key.expose(), body));
+            return keys
+                .any_matches_for(event_type, &presented, |key| hmac_sha1(key.expose(), body));
         }
         let presented = decode_hex::<32>(presented).ok_or(SignatureError::Malformed)?;
         let timestamp = headers
@@ -93,7 +105,7 @@ impl Sender for Salesloft {
             .ok_or(SignatureError::BadTimestamp)?
             .trim();
         check_timestamp(timestamp, now_s, settings.tolerance_s)?;
-        keys.any_matches(&presented, |key| {
+        keys.any_matches_for(event_type, &presented, |key| {
             hmac_sha256(key.expose(), &[timestamp.as_bytes(), b".", body])
         })
     }
@@ -164,7 +176,7 @@ mod tests {
     use super::*;
     use crate::event::Event;
     use crate::senders::{Provider, SenderSettings};
-    use crate::signature::{test_headers as headers, Verifier};
+    use crate::signature::{test_headers as headers, Key, Verifier};
 
     fn verifier(tokens: Vec<Secret>) -> Verifier {
         Verifier::default().with_keys(Provider::Salesloft, tokens)
@@ -396,6 +408,71 @@ mod tests {
                 "{h:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_token_bound_to_an_event_type_verifies_only_deliveries_of_that_type() {
+        // Review defect 2: the type header is unsigned, so a captured body replayed with
+        // another type header was a new event.
+        let body = br#"{"id":1}"#;
+        let v = Verifier::default().with_scoped_keys(
+            Provider::Salesloft,
+            vec![
+                Key::bound(Secret::new("tok1"), ["person_updated".to_string()]),
+                Key::any(Secret::new("tok2")),
+            ],
+        );
+        let with = |token: &str, event_type: &str| {
+            headers(&[
+                (SALESLOFT_SIGNATURE, &sign(token.as_bytes(), body)),
+                (SALESLOFT_EVENT, event_type),
+            ])
+        };
+        let check = |h: &Headers| v.verify(Provider::Salesloft, body, h, 0).map(|_| ());
+        assert_eq!(check(&with("tok1", "person_updated")), Ok(()));
+        assert_eq!(
+            check(&with("tok1", "person_deleted")),
+            Err(SignatureError::Mismatch)
+        );
+        let no_type = headers(&[(SALESLOFT_SIGNATURE, &sign(b"tok1", body))]);
+        assert_eq!(check(&no_type), Err(SignatureError::Mismatch));
+        // The unbound token keeps serving every type.
+        assert_eq!(check(&with("tok2", "person_deleted")), Ok(()));
+    }
+
+    #[test]
+    fn the_timestamped_variant_binds_tokens_to_types_too() {
+        let settings = SenderSettings {
+            salesloft: Settings {
+                timestamped: true,
+                tolerance_s: 300,
+            },
+            ..SenderSettings::default()
+        };
+        let v = Verifier::new(settings).with_scoped_keys(
+            Provider::Salesloft,
+            vec![Key::bound(
+                Secret::new("tok"),
+                ["person_updated".to_string()],
+            )],
+        );
+        let body = b"{}";
+        let sig = sign_timestamped(b"tok", "100", body);
+        let h = |t: &str| {
+            headers(&[
+                (SALESLOFT_SIGNATURE, &sig),
+                (SALESLOFT_TIMESTAMP, "100"),
+                (SALESLOFT_EVENT, t),
+            ])
+        };
+        assert!(v
+            .verify(Provider::Salesloft, body, &h("person_updated"), 100)
+            .is_ok());
+        assert_eq!(
+            v.verify(Provider::Salesloft, body, &h("person_created"), 100)
+                .unwrap_err(),
+            SignatureError::Mismatch
+        );
     }
 
     #[test]

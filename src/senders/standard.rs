@@ -3,6 +3,8 @@
 //! signature header holds space-separated `v1,<base64>` entries, any of which may match
 //! HMAC-SHA256 of `"{id}.{timestamp}.{body}"`, keyed with the bytes of a `whsec_<base64>`
 //! secret. The event id is `webhook-id`, the type the body's `type`, the resource `data.id`.
+//! Senders built on Svix send the same scheme as `svix-id`, `svix-timestamp` and
+//! `svix-signature`; those are accepted as aliases (the `webhook-*` name wins if both come).
 
 use base64::Engine;
 
@@ -20,6 +22,16 @@ pub const WEBHOOK_ID: &str = "webhook-id";
 pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
 /// The signature entries.
 pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+/// The names Svix-based senders use for the same three headers (same scheme, same meaning).
+pub const SVIX_ID: &str = "svix-id";
+pub const SVIX_TIMESTAMP: &str = "svix-timestamp";
+pub const SVIX_SIGNATURE: &str = "svix-signature";
+
+/// The value of a `webhook-*` header, or of its `svix-*` alias when it is absent.
+fn header<'a>(headers: &'a Headers, name: &str, svix_alias: &str) -> Option<&'a str> {
+    headers.get(name).or_else(|| headers.get(svix_alias))
+}
+
 /// Most `v1,` entries read from one signature header; more is refused so a hostile header
 /// cannot make us compute thousands of comparisons.
 const MAX_SIGNATURE_ENTRIES: usize = 16;
@@ -83,20 +95,17 @@ impl Sender for StandardWebhooks {
         now_s: i64,
     ) -> Result<(), SignatureError> {
         keys.require()?;
-        let id = headers
-            .get(WEBHOOK_ID)
+        let id = header(headers, WEBHOOK_ID, SVIX_ID)
             .map(str::trim)
             .filter(|id| !id.is_empty())
             .ok_or(SignatureError::MissingId)?;
-        let timestamp = headers
-            .get(WEBHOOK_TIMESTAMP)
+        let timestamp = header(headers, WEBHOOK_TIMESTAMP, SVIX_TIMESTAMP)
             .ok_or(SignatureError::BadTimestamp)?
             .trim();
-        let header = headers
-            .get(WEBHOOK_SIGNATURE)
-            .ok_or(SignatureError::Missing)?;
+        let entries =
+            header(headers, WEBHOOK_SIGNATURE, SVIX_SIGNATURE).ok_or(SignatureError::Missing)?;
         let mut presented: Vec<[u8; 32]> = Vec::new();
-        for entry in header.split(' ').filter(|e| !e.is_empty()) {
+        for entry in entries.split(' ').filter(|e| !e.is_empty()) {
             if presented.len() == MAX_SIGNATURE_ENTRIES {
                 return Err(SignatureError::Malformed);
             }
@@ -136,9 +145,7 @@ impl Sender for StandardWebhooks {
                 .body_type()
                 .ok_or(ParseError::MissingEventType)?
                 .to_owned(),
-            event_id: delivery
-                .headers()
-                .get(WEBHOOK_ID)
+            event_id: header(delivery.headers(), WEBHOOK_ID, SVIX_ID)
                 .map(|id| id.trim().to_owned())
                 .ok_or(ParseError::MissingEventId)?,
             resource_id: delivery.data_id_as_resource(),
@@ -340,6 +347,44 @@ mod tests {
                 .unwrap_err(),
             SignatureError::Mismatch
         );
+    }
+
+    #[test]
+    fn svix_headers_are_accepted_as_aliases_of_the_webhook_headers() {
+        // Senders built on Svix sign the same way but name the headers svix-*.
+        let v = vectors();
+        let ts = v.timestamp.to_string();
+        let h = headers(&[
+            ("svix-id", &v.msg_id),
+            ("svix-timestamp", &ts),
+            ("svix-signature", &v.signature),
+        ]);
+        let verified = standard(&v)
+            .verify(
+                Provider::StandardWebhooks,
+                v.payload.as_bytes(),
+                &h,
+                v.timestamp,
+            )
+            .unwrap();
+        // The event id comes from svix-id too.
+        let body = br#"{"type":"invoice.paid","data":{"id":1}}"#;
+        let key = Secret::new("k");
+        let signed = sign(&key, "msg_svix", "100", body);
+        let h = headers(&[
+            ("svix-id", "msg_svix"),
+            ("svix-timestamp", "100"),
+            ("svix-signature", &signed),
+        ]);
+        let verifier = Verifier::default().with_keys(Provider::StandardWebhooks, vec![key]);
+        let e = Event::parse(
+            verifier
+                .verify(Provider::StandardWebhooks, body, &h, 100)
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(e.event_id(), "msg_svix");
+        assert_eq!(verified.provider(), Provider::StandardWebhooks);
     }
 
     #[test]

@@ -36,11 +36,17 @@ fn service() -> TestService {
 }
 
 fn three_routes() -> TestService {
+    three_routes_for("person_*")
+}
+
+/// Routes "crm", "audit" (FIFO) and "search", each for events matching `pattern`.
+fn three_routes_for(pattern: &str) -> TestService {
     let spec = |name: &str, url: &str| RouteSpec {
         name: name.into(),
         queue_url: url.into(),
-        events: vec!["person_*".into()],
+        events: vec![pattern.into()],
         providers: None,
+        copy: false,
     };
     service_with_routes(vec![
         spec("crm", &format!("{Q}-crm")),
@@ -325,4 +331,77 @@ async fn fifo_destinations_get_a_group_id_per_record_and_a_dedup_id_from_the_key
 fn received_at_is_rfc3339_utc_with_milliseconds() {
     assert_eq!(rfc3339(NOW + 7), "2026-11-23T14:00:00.007Z");
     assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+}
+
+// ---- Refused before the claim: what a destination would never accept ----
+
+#[tokio::test]
+async fn a_long_event_type_without_a_resource_id_keeps_its_fifo_group_id_within_128_characters() {
+    // Review defect 1: "{provider}:{event_type}" reached 138 characters, which SQS refuses
+    // forever (moto accepts it).
+    let s = three_routes_for("*");
+    let event_type = "x".repeat(128);
+    let body = r#"{"name":"no id"}"#;
+    let r = s
+        .handle(
+            Provider::Salesloft,
+            body.as_bytes(),
+            &signed(&event_type, body),
+            &inv(NOW, "t"),
+        )
+        .await;
+    assert!(matches!(r.result, Ok(Outcome::Accepted)), "{r:?}");
+    let m = &s.publisher().sent_to("audit")[0];
+    let group = sqs::group_id(&m.as_message());
+    assert!(group.len() <= 128, "{} characters", group.len());
+    assert!(group.bytes().all(|b| (33..=126).contains(&b)), "{group}");
+    assert!(group.starts_with("salesloft:"), "{group}");
+}
+
+#[tokio::test]
+async fn characters_sqs_refuses_are_a_400_before_any_store_is_touched() {
+    // Review defect 5: raw U+FFFE / U+FFFF pass JSON validation but SQS refuses the message.
+    for bad in ["\u{FFFE}", "\u{FFFF}"] {
+        let s = service();
+        let body = format!(r#"{{"id":9,"note":"{bad}"}}"#);
+        s.dedup().fail_claim.store(true, Ordering::SeqCst);
+        let r = deliver(&s, &body, NOW, "t").await;
+        assert!(
+            matches!(r.result, Err(ServiceError::Unpublishable(_))),
+            "{r:?}"
+        );
+        // fail_claim is set: had a claim been attempted, the error would be Dedup.
+        assert_eq!(s.publisher().total(), 0);
+    }
+}
+
+#[tokio::test]
+async fn an_event_with_no_destination_is_refused_with_503_and_nothing_is_recorded() {
+    // Review defect 7: with an empty destination list the event was completed and lost.
+    let only_salesos = RouteSpec {
+        name: "salesos-only".into(),
+        queue_url: format!("{Q}-so"),
+        events: vec!["*".into()],
+        providers: Some(vec!["salesos".into()]),
+        copy: false,
+    };
+    let s = Service::new(
+        MemoryDedupStore::new(),
+        MemoryPublisher::new(),
+        Verifier::default().with_keys(Provider::Salesloft, vec![Secret::new(TOKEN)]),
+        // Built for SalesOS only, while the keys serve Salesloft: a secret added after start.
+        RouteTable::new(None, vec![only_salesos], &[Provider::SalesOs]).unwrap(),
+        Duration::from_secs(604_800),
+    );
+    let r = deliver(&s, BODY, NOW, "t").await;
+    assert!(
+        matches!(r.result, Err(ServiceError::NoDestination(_))),
+        "{r:?}"
+    );
+    assert_eq!(s.publisher().total(), 0);
+    assert_eq!(
+        s.dedup().state(&key_of(&r)),
+        None,
+        "nothing claimed or completed"
+    );
 }

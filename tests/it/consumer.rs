@@ -24,11 +24,15 @@ use serde_json::{json, Value};
 const CONSUMER_TABLE: &str = "salesloft-webhooks-consumer";
 const POISON_ID: &str = "6634190f-e854-5cd9-bc8f-468ab490a3da";
 
+/// The queue the test records come from (the consumer's name in the idempotency keys).
+const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:salesloft-webhooks-events";
+
 fn ctx() -> BatchContext {
     let now = now_ms();
     BatchContext {
         now_ms: now,
         deadline_ms: now + 30_000,
+        consumer: None,
     }
 }
 
@@ -56,7 +60,7 @@ fn record(message_id: &str, body: &str, attributes: &[(&str, &str)]) -> Value {
         "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795442400040"},
         "messageAttributes": message_attributes,
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:salesloft-webhooks-events",
+        "eventSourceARN": QUEUE_ARN,
         "awsRegion": "us-east-1"
     })
 }
@@ -277,6 +281,61 @@ fn record_attributes_are_read_without_parsing_the_body() {
 // --- the batch processor -----------------------------------------------------------------
 
 #[tokio::test]
+async fn two_consumers_sharing_an_idempotency_table_each_process_the_same_event() {
+    // Review defect 3: fan-out puts one event id on several queues; with a key that had no
+    // consumer identity the second consumer acknowledged it without processing.
+    let store = MemoryIdempotencyStore::default();
+    let payload = r#"{"id":1}"#;
+    let on_queue = |arn: &str| {
+        let mut r = envelope_record("m1", "person_updated", "evt-shared", payload);
+        r["eventSourceARN"] = json!(arn);
+        batch(vec![r])
+    };
+    let crm = RecordingHandler::default();
+    let search = RecordingHandler::default();
+    let a = process_batch(
+        &store,
+        &crm,
+        &on_queue("arn:aws:sqs:us-east-1:123456789012:crm"),
+        &ctx(),
+    )
+    .await;
+    let b = process_batch(
+        &store,
+        &search,
+        &on_queue("arn:aws:sqs:us-east-1:123456789012:search"),
+        &ctx(),
+    )
+    .await;
+    assert_eq!(a.records[0].outcome, RecordOutcome::Processed);
+    assert_eq!(b.records[0].outcome, RecordOutcome::Processed);
+    assert_eq!(crm.seen(), ["evt-shared"]);
+    assert_eq!(search.seen(), ["evt-shared"]);
+    // A configured consumer name takes precedence over the queue: two functions on one queue
+    // with different names are two consumers; one name on two queues is one consumer.
+    let named = |name: &str| BatchContext {
+        consumer: Some(name.to_string()),
+        ..ctx()
+    };
+    let billing = RecordingHandler::default();
+    process_batch(
+        &store,
+        &billing,
+        &on_queue("arn:aws:sqs:us-east-1:123456789012:crm"),
+        &named("billing"),
+    )
+    .await;
+    process_batch(
+        &store,
+        &billing,
+        &on_queue("arn:aws:sqs:us-east-1:123456789012:search"),
+        &named("billing"),
+    )
+    .await;
+    assert_eq!(billing.seen(), ["evt-shared"]);
+}
+
+#[tokio::test]
 async fn the_same_record_twice_is_processed_once() {
     let store = MemoryIdempotencyStore::default();
     let handler = RecordingHandler::default();
@@ -306,7 +365,7 @@ async fn the_same_record_twice_is_processed_once() {
             RecordOutcome::Duplicate
         ]
     );
-    assert!(store.is_completed(&idempotency_key("salesloft", "evt-1"), now_ms()));
+    assert!(store.is_completed(&idempotency_key(QUEUE_ARN, "salesloft", "evt-1"), now_ms()));
 }
 
 #[tokio::test]
@@ -380,7 +439,11 @@ async fn an_event_another_invocation_is_processing_is_left_for_a_later_receive()
     let store = MemoryIdempotencyStore::default();
     let now = now_ms();
     store
-        .claim(&idempotency_key("salesloft", "evt-1"), now, now + 60_000)
+        .claim(
+            &idempotency_key(QUEUE_ARN, "salesloft", "evt-1"),
+            now,
+            now + 60_000,
+        )
         .await
         .unwrap();
     let handler = RecordingHandler::default();
@@ -398,6 +461,7 @@ async fn an_event_another_invocation_is_processing_is_left_for_a_later_receive()
     let later = BatchContext {
         now_ms: now + 60_001,
         deadline_ms: now + 90_000,
+        consumer: None,
     };
     let report = process_batch(&store, &handler, &event, &later).await;
     assert_eq!(report.records[0].outcome, RecordOutcome::Processed);
@@ -514,7 +578,7 @@ async fn the_dynamodb_store_claims_each_event_once_and_frees_released_or_abandon
     stack.create_table(CONSUMER_TABLE).await;
     let store = DynamoDbIdempotencyStore::new(stack.ddb.clone(), CONSUMER_TABLE);
     let now = now_ms();
-    let key = idempotency_key("salesloft", "evt-1");
+    let key = idempotency_key("crm", "salesloft", "evt-1");
     assert_eq!(
         store.claim(&key, now, now + 1_000).await.unwrap(),
         Claim::Claimed
@@ -549,7 +613,7 @@ async fn the_dynamodb_store_claims_each_event_once_and_frees_released_or_abandon
     );
     let items = consumer_items(&stack).await;
     assert_eq!(items.len(), 1);
-    assert_eq!(s(&items[0], "pk"), "consumer#salesloft#evt-1");
+    assert_eq!(s(&items[0], "pk"), "consumer#crm#salesloft#evt-1");
     assert!(items[0].contains_key("expires_at"));
 }
 
@@ -614,7 +678,7 @@ fn lambda_record(m: &aws_sdk_sqs::types::Message) -> Value {
         "md5OfBody": m.md5_of_body(),
         "md5OfMessageAttributes": m.md5_of_message_attributes(),
         "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:salesloft-webhooks-events",
+        "eventSourceARN": QUEUE_ARN,
         "awsRegion": "us-east-1"
     })
 }
@@ -677,7 +741,7 @@ async fn a_signed_webhook_reaches_the_consumer_binary_and_a_poison_message_is_th
     let keys: BTreeSet<String> = items.iter().map(|i| s(i, "pk")).collect();
     let expected: BTreeSet<String> = event_ids
         .iter()
-        .map(|id| idempotency_key("salesloft", id))
+        .map(|id| idempotency_key(QUEUE_ARN, "salesloft", id))
         .collect();
     assert_eq!(keys, expected);
     assert!(items.iter().all(|i| s(i, "status") == "COMPLETED"));

@@ -59,6 +59,7 @@ fn route(name: &str, queue_url: &str, events: &[&str]) -> RouteSpec {
         queue_url: queue_url.into(),
         events: events.iter().map(|e| e.to_string()).collect(),
         providers: None,
+        copy: false,
     }
 }
 
@@ -329,6 +330,39 @@ async fn a_fifo_destination_receives_group_and_deduplication_ids() {
         format!("salesloft:{resource_id}")
     );
     assert_eq!(system[&A::MessageDeduplicationId].len(), 64);
+}
+
+#[tokio::test]
+async fn a_128_character_event_type_reaches_a_fifo_queue_with_a_group_id_sqs_accepts() {
+    // moto accepts a 138-character group id; real SQS refuses it. The group id must stay
+    // within 128 characters whatever the event type.
+    let stack = Stack::start().await;
+    let audit = stack.create_queue("audit.fifo").await;
+    let s = service(&stack, vec![route("audit", &audit, &["*"])]);
+    let event_type = "t".repeat(128);
+    let event = crate::common::salesloft_event(&event_type, r#"{"name":"no id"}"#, TOKEN);
+    let r = send(&s, &event, "long").await;
+    assert_eq!(r.status_code, 202, "{}", r.body);
+    let messages = stack.drain(&audit).await;
+    assert_eq!(messages.len(), 1);
+    use aws_sdk_sqs::types::MessageSystemAttributeName as A;
+    let group = &messages[0].attributes().unwrap()[&A::MessageGroupId];
+    assert!(group.len() <= 128, "{} characters: {group}", group.len());
+}
+
+#[tokio::test]
+async fn a_body_with_characters_sqs_refuses_is_a_400_and_touches_neither_store() {
+    let stack = Stack::start().await;
+    let s = service(&stack, vec![]);
+    for (i, bad) in ["\u{FFFE}", "\u{FFFF}"].into_iter().enumerate() {
+        let body = format!(r#"{{"id":{i},"note":"{bad}"}}"#);
+        let event = crate::common::salesloft_event("person_updated", &body, TOKEN);
+        let r = send(&s, &event, "chars").await;
+        assert_eq!(r.status_code, 400, "{}", r.body);
+        assert_eq!(r.json_body()["error"], "unsupported_characters");
+    }
+    assert!(stack.table_items().await.is_empty(), "nothing claimed");
+    assert!(stack.drain(&stack.default_queue).await.is_empty());
 }
 
 #[tokio::test]

@@ -5,7 +5,8 @@ use crate::common::now_ms;
 
 use std::time::Duration;
 
-use crate::common::{salesloft_event, Stack, TABLE};
+use crate::common::fault_proxy::{Fault, FaultProxy};
+use crate::common::{salesloft_event, sdk_config_at, Stack, TABLE};
 use salesloft_webhooks::dedup::DynamoDbDedupStore;
 use salesloft_webhooks::destinations::RouteTable;
 use salesloft_webhooks::destinations::SqsPublisher;
@@ -56,12 +57,22 @@ async fn service(
 }
 
 async fn send(s: &RealService, body: &str, token: &str, at_ms: u64) -> FunctionUrlResponse {
+    send_as(s, "person_updated", body, token, at_ms).await
+}
+
+async fn send_as(
+    s: &RealService,
+    event_type: &str,
+    body: &str,
+    token: &str,
+    at_ms: u64,
+) -> FunctionUrlResponse {
     let inv = Invocation {
         now_ms: at_ms,
         deadline_ms: at_ms + 6_000,
-        claim_token: format!("claim-{at_ms}-{token}"),
+        claim_token: format!("claim-{at_ms}-{token}-{event_type}"),
     };
-    let event = salesloft_event("person_updated", body, token);
+    let event = salesloft_event(event_type, body, token);
     handle(
         s,
         Limits {
@@ -144,8 +155,65 @@ async fn an_unreachable_secret_answers_503_until_it_can_be_read() {
         .send()
         .await
         .unwrap();
+    // Within the one-second backoff nothing is read: still 503 (no read per request).
     assert_eq!(
         send(&s, r#"{"id":1}"#, "tok", t0 + 1).await.status_code,
+        503
+    );
+    assert_eq!(
+        send(&s, r#"{"id":1}"#, "tok", t0 + 1_000).await.status_code,
         202
+    );
+}
+
+#[tokio::test]
+async fn a_body_signed_with_a_type_bound_token_cannot_be_replayed_under_another_type() {
+    // Review defect 2: the same signed body with another x-salesloft-event was a new event.
+    let stack = Stack::start().await;
+    let (sm, arn) = create_secret(
+        &stack,
+        r#"{"salesloft":{"person_updated":["updated-token"],"person_deleted":["deleted-token"]}}"#,
+    )
+    .await;
+    let t0 = now_ms();
+    let s = service(&stack, &sm, &arn, t0).await;
+    let body = r#"{"id":77}"#;
+    let r = send_as(&s, "person_updated", body, "updated-token", t0).await;
+    assert_eq!(r.status_code, 202, "{}", r.body);
+    for other in ["person_deleted", "person_created", "account_updated"] {
+        let r = send_as(&s, other, body, "updated-token", t0 + 1).await;
+        assert_eq!(r.status_code, 401, "{other}: {}", r.body);
+    }
+    assert_eq!(stack.drain(&stack.default_queue).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_hung_secrets_manager_read_does_not_hold_the_request_and_the_cached_keys_keep_serving() {
+    // Review defect 8: a refresh whose GetSecretValue hung stalled the request until the
+    // Lambda timeout. The read is now bounded and the cached keys answer.
+    let stack = Stack::start().await;
+    let (_, arn) = create_secret(&stack, r#"{"salesloft":["cached-token"]}"#).await;
+    let proxy = FaultProxy::start(&stack.moto.endpoint).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk_config_at(&proxy.endpoint).await);
+    let t0 = now_ms();
+    let s = service(&stack, &sm, &arn, t0).await;
+    proxy.inject(
+        "GetSecretValue",
+        None,
+        Fault::Hang(Duration::from_secs(60)),
+        None,
+    );
+    // Five minutes later (virtual clock) the keys are due for a refresh, which hangs.
+    let r = tokio::time::timeout(
+        Duration::from_secs(20),
+        send(&s, r#"{"id":5}"#, "cached-token", t0 + 300_000),
+    )
+    .await
+    .expect("answered long before the hung read would have ended");
+    assert_eq!(r.status_code, 202, "{}", r.body);
+    assert_eq!(
+        proxy.count("GetSecretValue"),
+        2,
+        "the first read and the hung refresh"
     );
 }

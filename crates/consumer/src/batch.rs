@@ -4,7 +4,7 @@
 //! redeliver the whole batch.
 //!
 //! Per record: parse the envelope (a body that is not one is poison) -> claim
-//! `consumer#<provider>#<event_id>` in the [`IdempotencyStore`] (already processed: acknowledge) ->
+//! `consumer#<consumer>#<provider>#<event_id>` in the [`IdempotencyStore`] (already processed: acknowledge) ->
 //! run the [`RecordHandler`] -> complete the claim, or release it on failure. Records are
 //! processed one after the other, in batch order; on a FIFO queue the records after a
 //! failure are reported failed without being tried, so SQS keeps their order.
@@ -19,12 +19,16 @@ use crate::sqs::{parse_envelope, RecordAttributes};
 use salesloft_webhooks_wire::envelope::Envelope;
 
 /// Per-invocation inputs, passed in so tests are deterministic.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BatchContext {
     /// Current time, epoch milliseconds.
     pub now_ms: u64,
     /// The invocation's deadline, epoch milliseconds: claims are leased until then.
     pub deadline_ms: u64,
+    /// Who is consuming, for the idempotency key: consumers sharing a table must differ. When
+    /// `None`, each record's queue (its `eventSourceARN`) names the consumer, which is right
+    /// for one function per queue.
+    pub consumer: Option<String>,
 }
 
 /// What happened to one record.
@@ -183,7 +187,12 @@ async fn process_record<S: IdempotencyStore, H: RecordHandler>(
     report.event_type = Some(envelope.event_type.clone());
     report.event_id = Some(envelope.event_id.clone());
 
-    let key = idempotency_key(&envelope.provider, &envelope.event_id);
+    let consumer = ctx
+        .consumer
+        .as_deref()
+        .or(message.event_source_arn.as_deref())
+        .unwrap_or("unnamed");
+    let key = idempotency_key(consumer, &envelope.provider, &envelope.event_id);
     // A deadline already in the past (an emulator's clock) still gets a short lease.
     let lease_until_ms = ctx.deadline_ms.max(ctx.now_ms + 1_000);
     match store.claim(&key, ctx.now_ms, lease_until_ms).await {

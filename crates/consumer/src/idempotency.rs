@@ -20,10 +20,12 @@ pub const IN_PROGRESS: &str = "IN_PROGRESS";
 pub const COMPLETED: &str = "COMPLETED";
 pub const RELEASED: &str = "RELEASED";
 
-/// The store key of an event: `consumer#<provider>#<event_id>` (ids are only unique per
-/// sender: a SalesOS id and a Standard Webhooks id could coincide).
-pub fn idempotency_key(provider: &str, event_id: &str) -> String {
-    format!("consumer#{provider}#{event_id}")
+/// The store key of an event for one consumer: `consumer#<consumer>#<provider>#<event_id>`.
+/// The consumer part keeps consumers that share a table apart (fan-out puts one event id on
+/// several queues, and each consumer must process it); ids are only unique per sender (a
+/// SalesOS id and a Standard Webhooks id could coincide).
+pub fn idempotency_key(consumer: &str, provider: &str, event_id: &str) -> String {
+    format!("consumer#{consumer}#{provider}#{event_id}")
 }
 
 /// The answer to a claim.
@@ -238,8 +240,8 @@ mod tests {
     #[test]
     fn the_key_is_prefixed_with_consumer() {
         assert_eq!(
-            idempotency_key("salesos", "evt_1"),
-            "consumer#salesos#evt_1"
+            idempotency_key("crm", "salesos", "evt_1"),
+            "consumer#crm#salesos#evt_1"
         );
     }
 }

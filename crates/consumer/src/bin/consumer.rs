@@ -6,6 +6,8 @@
 //!   processed event ids across every execution environment. Unset or empty: an in-memory
 //!   store per execution environment, which misses duplicates that reach another environment
 //!   or arrive after a cold start (see docs/consumers.md).
+//! - `CONSUMER_NAME`: this consumer's name in the idempotency keys. Unset: the queue ARN of each
+//!   record. Two consumers sharing a table must have different names (or queues).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -36,11 +38,18 @@ async fn main() -> Result<(), Error> {
 
 async fn run<S: IdempotencyStore>(store: S) -> Result<(), Error> {
     let store = &store;
+    // Consumers that share an idempotency table need distinct names; unset, each record's
+    // queue ARN names the consumer.
+    let consumer = std::env::var("CONSUMER_NAME")
+        .ok()
+        .filter(|name| !name.trim().is_empty());
+    let consumer = &consumer;
     let handler = &ExampleHandler;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         let ctx = BatchContext {
             now_ms: now_ms(),
             deadline_ms: event.context.deadline,
+            consumer: consumer.clone(),
         };
         let report = process_batch(store, handler, &event.payload, &ctx).await;
         Ok::<SqsBatchResponse, Error>(report.response())
