@@ -4,10 +4,12 @@
 #   make dev       moto + table/queues + `cargo lambda watch` on 127.0.0.1:$(WATCH_PORT)
 #   make send      replay a Function URL event file as a real HTTP request (EVENT=...)
 #   make queue     print the messages on the local queues (QUEUE=name, DELETE=1)
+#   make redrive   move the events dead-letter queue's messages back to the events queue
+#                  (the deployed stack: STACK_NAME=name, default samconfig.toml's; LOCAL=1: moto)
 #   make build     release build for Lambda: target/lambda/webhook/bootstrap
 #   make lint      rustfmt check + clippy with warnings denied
 #   make test      every test: unit, integration (moto), emulator, load, make dev smoke,
-#                  SAM checks and sam local invoke, fuzz smoke
+#                  SAM checks and sam local invoke, tools (redrive), fuzz smoke
 #   make fuzz      run each fuzz target for FUZZ_SECONDS (default 600)
 #   make bench     benchmarks (never part of make test): Criterion in-process, then the
 #                  side-by-side Lambda harness and the scaling runs (see BENCHMARKS.md)
@@ -49,7 +51,7 @@ LOCAL_AWS  := AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-ea
 #   make build LAMBDA_BUILD_FLAGS='--compiler cargo'      # no zig: host linker, host glibc
 LAMBDA_BUILD_FLAGS ?=
 
-.PHONY: help setup dev send queue build lint test test-rust test-deps test-dev test-sam test-fuzz fuzz bench bench-rust bench-lambda
+.PHONY: help setup dev send queue redrive build lint test test-rust test-deps test-dev test-sam test-tools test-fuzz fuzz bench bench-rust bench-lambda
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
@@ -84,6 +86,16 @@ send:
 queue: setup
 	$(LOCAL_AWS) $(VENV_PY) tools/queues.py --endpoint $(MOTO_URL)$(if $(QUEUE), --queue $(QUEUE))$(if $(DELETE), --delete)
 
+# SQS message move task (StartMessageMoveTask), DLQ -> events queue; tools/redrive.py.
+# Without LOCAL: the deployed stack's outputs, with your own AWS credentials and region.
+# LOCAL=1: the local stack on $(MOTO_URL) (moto has no message move task: the tool says so).
+# REDRIVE_FLAGS: e.g. --queue example-consumer, --rate 10, --no-wait.
+STACK_NAME    ?=
+LOCAL         ?=
+REDRIVE_FLAGS ?=
+redrive: setup
+	$(if $(LOCAL),$(LOCAL_AWS) )$(VENV_PY) tools/redrive.py$(if $(STACK_NAME), --stack-name $(STACK_NAME))$(if $(REDRIVE_FLAGS), $(REDRIVE_FLAGS))
+
 # --- build and checks --------------------------------------------------------------------
 build: setup
 	PATH="$(abspath $(VENV))/bin:$$PATH" $(VENV)/bin/cargo-lambda lambda build \
@@ -99,7 +111,7 @@ lint:
 # `make test` is the one command that runs every test (CI calls it). Each part installs what
 # it needs: the venv (setup), cargo-fuzz, and podman/runc from Debian for `sam local invoke`
 # when no Docker engine is present.
-test: test-rust test-deps test-dev test-sam test-fuzz
+test: test-rust test-deps test-dev test-sam test-tools test-fuzz
 	@echo "make test: all passed"
 
 # The integration tests run the consumer crate's binary under the Lambda emulator; a test
@@ -119,6 +131,10 @@ test-dev: setup
 test-sam: setup
 	scripts/sam/checks.sh
 	scripts/sam/local-invoke-test.sh
+
+# The operational tools against moto on 127.0.0.1 (tools/test_redrive.py: make redrive).
+test-tools: setup
+	$(VENV_PY) tools/test_redrive.py
 
 test-fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),20) scripts/fuzz-smoke.sh

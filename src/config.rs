@@ -410,6 +410,22 @@ mod tests {
         assert_eq!(d[0].name, "emails");
     }
 
+    /// Whether `v` verifies a Salesloft delivery signed with `token`.
+    fn ok_with(v: &Verifier, token: &str) -> bool {
+        let body = b"{}";
+        let h = crate::headers::Headers::from_pairs([
+            (
+                "x-salesloft-signature".to_string(),
+                crate::senders::salesloft::sign(token.as_bytes(), body),
+            ),
+            (
+                "x-salesloft-event".to_string(),
+                "person_updated".to_string(),
+            ),
+        ]);
+        v.verify(Provider::Salesloft, body, &h, 0).is_ok()
+    }
+
     #[test]
     fn salesloft_tokens_can_be_bound_to_event_types_in_the_environment_too() {
         let c = config(&[
@@ -438,6 +454,21 @@ mod tests {
         };
         assert!(ok("tok1", "person_updated") && !ok("tok1", "person_deleted"));
         assert!(ok("tok2", "person_deleted"));
+        // A JSON list is a list (never split as text), and broken JSON is refused.
+        let c = config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SALESLOFT_SECRETS", r#"["a,b","c"]"#),
+        ])
+        .unwrap();
+        let v = c.env_verifier().unwrap();
+        assert!(ok_with(&v, "a,b") && ok_with(&v, "c") && !ok_with(&v, "a"));
+        assert!(config(&[
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SALESLOFT_SECRETS", r#"["a""#),
+        ])
+        .is_err());
         let err = config(&[
             ("TABLE_NAME", "tbl"),
             ("QUEUE_URL", Q),

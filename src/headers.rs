@@ -25,6 +25,17 @@ impl Headers {
         Self(map)
     }
 
+    /// The headers of an `http` request. Repeated names are joined with `,` as above; a value
+    /// that is not UTF-8 is kept with its invalid bytes replaced (it can only be malformed).
+    pub fn from_header_map(map: &lambda_http::http::HeaderMap) -> Self {
+        Self::from_pairs(map.iter().map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        }))
+    }
+
     /// The value of `name` (any case), if present.
     pub fn get(&self, name: &str) -> Option<&str> {
         if name.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -1,12 +1,16 @@
-//! Bootstrap only: JSON tracing, configuration, AWS clients, and the Lambda runtime loop.
+//! Bootstrap only: JSON logs, configuration, AWS clients, and the Lambda runtime loop: each
+//! event passes the guard, then lambda_http's adapter (request conversion, response
+//! serialisation) around the handler.
 
+use std::convert::Infallible;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use lambda_http::{Adapter, Request, Service as _};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use salesloft_webhooks::config::{Config, SecretSource};
 use salesloft_webhooks::dedup::DynamoDbDedupStore;
 use salesloft_webhooks::destinations::SqsPublisher;
-use salesloft_webhooks::http::{handle, Limits};
+use salesloft_webhooks::http::{guard, handle_request, reject, Limits};
 use salesloft_webhooks::secrets::{Keyring, RefreshPolicy, SecretsManagerSecretStore};
 use salesloft_webhooks::service::{Invocation, Service};
 
@@ -53,12 +57,27 @@ async fn main() -> Result<(), Error> {
 
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
+            let LambdaEvent { payload, context } = event;
             let inv = Invocation {
                 now_ms: now_ms(),
-                deadline_ms: event.context.deadline,
+                deadline_ms: context.deadline,
                 claim_token: format!("{:032x}", rand::random::<u128>()),
             };
-            Ok::<_, Error>(handle(service, limits, event.payload, &inv).await)
+            let request = match guard::lambda_request(payload, limits) {
+                Ok(request) => request,
+                // lambda_http would panic on it or fail to read it: answer 400/413 here.
+                Err(rejection) => return Ok(guard::to_function_url_response(reject(rejection))),
+            };
+            let inv = &inv;
+            let mut adapter = Adapter::from(service_fn(move |request: Request| async move {
+                Ok::<_, Infallible>(handle_request(service, limits, request, inv).await)
+            }));
+            let response = match adapter.call(LambdaEvent::new(request, context)).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            };
+            // lambda_http's response type is not nameable; as JSON it is the same document.
+            Ok::<_, Error>(serde_json::to_value(response)?)
         },
     ))
     .await

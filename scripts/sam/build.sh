@@ -4,7 +4,7 @@
 #
 #   scripts/sam/build.sh                  # sam build --beta-features --no-cached --parameter-overrides Architecture=x86_64
 #   scripts/sam/build.sh WebhookFunction  # only that resource (sam build RESOURCE_ID)
-#   ARCH=arm64 scripts/sam/build.sh       # the template's default architecture (see below)
+#   ARCH=arm64 scripts/sam/build.sh       # Graviton (see below); the template defaults to x86_64
 #
 # Output: .aws-sam/build/WebhookFunction/bootstrap (checked to exist and to be an ELF for ARCH)
 # and .aws-sam/build/template.yaml. cargo is incremental, so an up-to-date build takes seconds.
@@ -18,13 +18,16 @@
 # the same path `make build` writes to.
 #
 # Targets: x86_64-unknown-linux-gnu is the host's own target here, so no `rustup target add` is
-# needed. arm64 (the template default) needs the aarch64 standard library: on a machine with
-# network access run `rustup target add aarch64-unknown-linux-gnu` once, then plain
-# `sam build --beta-features` (or ARCH=arm64 scripts/sam/build.sh); cargo-lambda cross-compiles
+# needed; x86_64 is also the template's default Architecture and what `make build` builds.
+# arm64 (Graviton, cheaper per GB-second) needs the aarch64 standard library: on a machine with
+# network access run `rustup target add aarch64-unknown-linux-gnu` once, then
+# `sam build --beta-features --parameter-overrides Architecture=arm64` (or ARCH=arm64
+# scripts/sam/build.sh), and deploy with the same override; cargo-lambda cross-compiles
 # with zig, no cross toolchain needed. This script refuses arm64 when that target is not
 # installed rather than letting anything try to download it.
 #
-# `--no-cached` overrides samconfig.toml's `cached = true`: with CodeUri "." sam's cache hashes
+# `--no-cached` (samconfig.toml also says `cached = false`; the flag wins over any other
+# config a user may pass): with CodeUri "." sam's cache hashes
 # the whole repository, including target/ (GBs) and .venv, and fails when cargo changes files in
 # target/ while it hashes ("[Errno 2] No such file or directory: .../target/debug/deps/...").
 set -euo pipefail

@@ -5,7 +5,10 @@
 #   2. cfn-lint                 (the project venv's own cfn-lint, any finding fails)
 #   3. checkov                  (framework cloudformation; SAM resources included)
 #   4. tools/sam/template_rules.py (the project's own rules: no filter on a shared queue, the
-#                               example consumer on its own queue)
+#                               example consumer on its own queue, the Function URL's permissions
+#                               after the SAM transform (no duplicate, none missing), log groups
+#                               with a retention, DLQs outliving their sources, one-minute alarms
+#                               that notify both topics, a JSON dashboard)
 #
 #   scripts/sam/checks.sh                       # checks template.yaml
 #   TEMPLATE=path/to/other.yaml scripts/sam/checks.sh

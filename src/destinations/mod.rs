@@ -263,7 +263,11 @@ impl RouteTable {
         if destinations.is_empty() {
             destinations.extend(self.default.iter());
         }
-        destinations.extend(matching(true));
+        // Copies ride along; they never stand in for a destination (an event with only a
+        // copy to go to is refused as having no destination).
+        if !destinations.is_empty() {
+            destinations.extend(matching(true));
+        }
         destinations
     }
 

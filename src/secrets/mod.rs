@@ -64,17 +64,18 @@ impl SenderKeys {
     }
 
     /// Reads each sender's `*_SECRETS` variable: a comma-separated list of secrets valid for
-    /// any event type, or (senders that bind tokens to types) the JSON object form of the
-    /// secret document, e.g. `{"person_updated":["tok1"],"*":["tok2"]}`. A bad entry names
+    /// any event type, a JSON list of them, or (senders that bind tokens to types) the JSON
+    /// object form of the secret document, e.g. `{"person_updated":["tok1"],"*":["tok2"]}`. A bad entry names
     /// the variable and its position, never the value.
     pub fn from_env(env: &Env<'_>) -> Result<Self, ConfigError> {
         let mut keys = Self::default();
         for &provider in Provider::ALL {
             let name = provider.secrets_env();
             if let Some(value) = env.get(name) {
-                let parsed = if value.trim_start().starts_with('{') {
+                // JSON (an object or a list) is read as JSON, never split as text.
+                let parsed = if value.trim_start().starts_with(['{', '[']) {
                     serde_json::from_str::<serde_json::Value>(&value)
-                        .map_err(|e| format!("not a JSON object (column {})", e.column()))
+                        .map_err(|e| format!("not valid JSON (column {})", e.column()))
                         .and_then(|json| keys_from_value(provider, &json))
                 } else {
                     let entries: Vec<&str> = value.split(',').collect();

@@ -116,3 +116,137 @@ async fn the_binary_reads_its_tokens_from_secrets_manager_when_given_a_secret_ar
     assert_eq!(stack.drain(&stack.default_queue).await.len(), 1);
     assert!(!rie.log().contains(TOKEN));
 }
+
+/// A Function URL event that lambda_http 1.x would panic on while building its request,
+/// made from a valid signed sample with `change` applied.
+fn broken(change: impl FnOnce(&mut serde_json::Value)) -> serde_json::Value {
+    let mut event = crate::common::sample("events/salesloft/person_updated.json");
+    change(&mut event);
+    event
+}
+
+#[tokio::test]
+async fn inputs_lambda_http_would_panic_on_get_a_400_and_the_process_keeps_serving() {
+    let stack = Stack::start().await;
+    let rie = Emulator::webhook(&stack, &[]);
+    let cases: Vec<(&str, serde_json::Value, &str)> = vec![
+        (
+            "a body flagged base64 that does not decode",
+            broken(|e| {
+                e["isBase64Encoded"] = true.into();
+                e["body"] = "not base64!".into();
+            }),
+            "invalid_base64_body",
+        ),
+        (
+            "a Host header that makes the URL invalid",
+            broken(|e| e["headers"]["host"] = "a b".into()),
+            "malformed_request",
+        ),
+        (
+            "an x-forwarded-proto that is not a URL scheme",
+            broken(|e| e["headers"]["x-forwarded-proto"] = "1 bad".into()),
+            "malformed_request",
+        ),
+        (
+            "a Host with a port out of range",
+            broken(|e| e["headers"]["host"] = "example.com:99999".into()),
+            "malformed_request",
+        ),
+        (
+            "a query string that is not a valid URI",
+            broken(|e| e["rawQueryString"] = "a b".into()),
+            "malformed_request",
+        ),
+        (
+            "no Host and a path that is not a valid URL",
+            broken(|e| {
+                e["headers"].as_object_mut().unwrap().remove("host");
+                e["requestContext"]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("domainName");
+                e["rawPath"] = "@".into();
+            }),
+            "malformed_request",
+        ),
+        (
+            "an event lambda_http cannot read (a method that is not one)",
+            broken(|e| e["requestContext"]["http"]["method"] = "NOT A METHOD".into()),
+            "malformed_request",
+        ),
+    ];
+    for (name, event, code) in cases {
+        let response = rie.invoke(&event).await;
+        assert_eq!(
+            response["statusCode"],
+            400,
+            "{name}: {response}\n{}",
+            rie.log()
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap();
+        assert_eq!(body["error"], code, "{name}");
+    }
+    let log = rie.log();
+    assert!(!log.contains("panicked"), "{log}");
+    // Still serving, through lambda_http's adapter.
+    let ok = rie
+        .invoke(&crate::common::sample(
+            "events/salesloft/person_updated.json",
+        ))
+        .await;
+    assert_eq!(ok["statusCode"], 202, "{ok}");
+    assert_eq!(stack.drain(&stack.default_queue).await.len(), 1);
+}
+
+#[tokio::test]
+async fn at_trace_level_no_body_signature_or_secret_is_logged_and_deliveries_carry_emf() {
+    let stack = Stack::start().await;
+    let rie = Emulator::webhook(&stack, &[("RUST_LOG", "trace")]);
+    let accepted = crate::common::sample("events/salesloft/person_updated.json");
+    let forged = crate::common::sample("events/cases/wrong_key_signature.json");
+    assert_eq!(rie.invoke(&accepted).await["statusCode"], 202);
+    assert_eq!(rie.invoke(&forged).await["statusCode"], 401);
+    let log = rie.log();
+    for secret in [TOKEN, SALESOS_SECRET, STANDARD_SECRET] {
+        assert!(!log.contains(secret), "a secret was logged");
+    }
+    for event in [&accepted, &forged] {
+        let body = event["body"].as_str().unwrap();
+        assert!(!log.contains(body), "a body was logged");
+        let signature = event["headers"]["x-salesloft-signature"].as_str().unwrap();
+        assert!(!log.contains(signature), "a signature was logged");
+        // Nor any recognisable part of the body.
+        let first_name = serde_json::from_str::<serde_json::Value>(body).unwrap()["first_name"]
+            .as_str()
+            .map(str::to_string);
+        if let Some(name) = first_name.filter(|n| n.len() > 3) {
+            assert!(
+                !log.contains(&format!("\"{name}\"")),
+                "a body field was logged"
+            );
+        }
+    }
+    // Each delivery line is valid EMF with the delivery metrics.
+    let deliveries: Vec<serde_json::Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["message"] == "delivery")
+        .collect();
+    assert_eq!(deliveries.len(), 2, "{log}");
+    let outcomes: Vec<&str> = deliveries
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["accepted", "invalid_signature"]);
+    for line in &deliveries {
+        let directive = &line["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], "SalesloftWebhooks", "{line}");
+        assert!(line["_aws"]["Timestamp"].is_u64());
+        assert_eq!(line["Deliveries"], 1);
+        assert!(line["HandlingLatency"].is_number());
+        assert_eq!(line["provider"], "salesloft");
+        assert!(line["timestamp"].is_string() && line["level"].is_string());
+    }
+}

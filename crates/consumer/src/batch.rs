@@ -11,7 +11,7 @@
 //!
 //! One JSON log line per record, with the ids, the outcome and a reason: never the body.
 
-use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
+use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 
 use crate::handler::RecordHandler;
 use crate::idempotency::{idempotency_key, Claim, IdempotencyStore};
@@ -99,21 +99,13 @@ impl BatchReport {
     /// The function's answer to Lambda. A failed record without a message id is reported
     /// with an empty identifier, which makes Lambda treat the whole batch as failed: the
     /// safe reading when a record cannot be named.
-    // `..Default::default()` keeps this compiling when aws_lambda_events' `catch-all-fields`
-    // feature (enabled by any crate in the build) adds a field; without it the update is
-    // empty.
-    #[allow(clippy::needless_update)]
     pub fn response(&self) -> SqsBatchResponse {
-        SqsBatchResponse {
-            batch_item_failures: self
-                .failures()
-                .map(|r| BatchItemFailure {
-                    item_identifier: r.message_id.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-            ..Default::default()
+        // The event types are non-exhaustive: built through their own helper.
+        let mut response = SqsBatchResponse::default();
+        for failure in self.failures() {
+            response.add_failure(failure.message_id.clone());
         }
+        response
     }
 }
 
