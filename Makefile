@@ -6,6 +6,7 @@
 #   make queue     print the messages on the local queues (QUEUE=name, DELETE=1)
 #   make redrive   move the events dead-letter queue's messages back to the events queue
 #                  (the deployed stack: STACK_NAME=name, default samconfig.toml's; LOCAL=1: moto)
+#   make redrive-spool  run the spool's redrive once against `make dev`'s local stack
 #   make build     release build for Lambda: target/lambda/webhook/bootstrap
 #   make lint      rustfmt check + clippy with warnings denied
 #   make test      every test: unit, integration (moto), emulator, load, make dev smoke,
@@ -51,7 +52,7 @@ LOCAL_AWS  := AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-ea
 #   make build LAMBDA_BUILD_FLAGS='--compiler cargo'      # no zig: host linker, host glibc
 LAMBDA_BUILD_FLAGS ?=
 
-.PHONY: help setup dev send queue redrive build lint test test-rust test-deps test-dev test-sam test-tools test-fuzz fuzz bench bench-rust bench-lambda
+.PHONY: help setup dev redrive-spool send queue redrive build lint test test-rust test-deps test-dev test-sam test-tools test-fuzz fuzz bench bench-rust bench-lambda
 
 help:
 	@sed -n 's/^#   make /  make /p' $(MAKEFILE_LIST)
@@ -80,6 +81,11 @@ dev: setup
 	VENV=$(VENV) MOTO_PORT=$(MOTO_PORT) WATCH_PORT=$(WATCH_PORT) scripts/dev.sh
 
 # Standard library only: works with any python3, venv or not.
+# The spool's redrive, once, against the stack `make dev` created (it must be running).
+redrive-spool: setup
+	@test -f .local/stack.env || { echo "redrive-spool: run make dev first (it writes .local/stack.env)" >&2; exit 1; }
+	set -a; . ./.local/stack.env; set +a; $(LOCAL_AWS) $(CARGO) run --quiet --bin spool-redrive -- --once
+
 send:
 	$(PYTHON) tools/send.py --port $(WATCH_PORT)$(if $(INVOKE), --invoke) $(SEND_FLAGS) $(EVENT)
 

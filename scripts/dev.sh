@@ -120,6 +120,8 @@ PASS_THROUGH=(ROUTES DEDUP_TTL_SECONDS MAX_BODY_BYTES
   echo "# written by scripts/dev.sh; read by cargo lambda watch --env-file"
   echo "TABLE_NAME=$TABLE_NAME"
   echo "QUEUE_URL=$QUEUE_URL"
+  # The spool: deliveries that cannot finish go to the local bucket (`make redrive-spool`).
+  echo "SPOOL_BUCKET=${SPOOL_BUCKET:-}"
   echo "SALESLOFT_SECRETS=${SALESLOFT_SECRETS:-$TEST_TOKEN}"
   echo "AWS_ENDPOINT_URL=$ENDPOINT"
   echo "AWS_ACCESS_KEY_ID=test"

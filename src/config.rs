@@ -10,6 +10,7 @@ use crate::destinations::{RouteError, RouteSpec, RouteTable, SQS_MAX_MESSAGE_BYT
 use crate::secrets::SenderKeys;
 use crate::senders::{Provider, SenderSettings};
 use crate::signature::Verifier;
+use crate::spool::redrive::RedrivePolicy;
 
 /// Room kept for the envelope around the payload and for the message attributes: the
 /// envelope's fixed text, provider, event type (at most 128 bytes), event id (at most 256),
@@ -30,6 +31,10 @@ pub struct Config {
     pub settings: SenderSettings,
     pub dedup_ttl: Duration,
     pub max_body_bytes: usize,
+    /// The spool's bucket (`SPOOL_BUCKET`); unset: no spool.
+    pub spool_bucket: Option<String>,
+    /// When the redrive gives up on a spooled delivery.
+    pub redrive: RedrivePolicy,
 }
 
 /// What is wrong with the environment; the message names the variable.
@@ -148,10 +153,32 @@ impl Config {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
+    /// The redrive's configuration from the process environment: as the webhook's, but no
+    /// sender secret is needed (it re-verifies nothing) and `SPOOL_BUCKET` is required.
+    pub fn for_redrive_from_env() -> Result<Self, ConfigError> {
+        Self::for_redrive(|name| std::env::var(name).ok())
+    }
+
+    /// See [`Config::for_redrive_from_env`].
+    pub fn for_redrive(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let config = Self::read(&lookup, false)?;
+        if config.spool_bucket.is_none() {
+            return Err(ConfigError::Missing("SPOOL_BUCKET"));
+        }
+        Ok(config)
+    }
+
     /// Reads configuration through `lookup` (the environment, or a map in tests).
     /// Empty values count as unset.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let env = Env::new(&lookup);
+        Self::read(&lookup, true)
+    }
+
+    fn read(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        needs_secrets: bool,
+    ) -> Result<Self, ConfigError> {
+        let env = Env::new(lookup);
 
         let table_name = env
             .get("TABLE_NAME")
@@ -181,6 +208,7 @@ impl Config {
                     Provider::ALL.to_vec(),
                 )
             }
+            None if !needs_secrets => (SecretSource::Environment(env_keys), Provider::ALL.to_vec()),
             None => {
                 let served = env_keys.verifier(&settings).served();
                 if served.is_empty() {
@@ -224,6 +252,36 @@ impl Config {
             });
         }
 
+        let spool_bucket = env.get("SPOOL_BUCKET");
+        if let Some(bucket) = &spool_bucket {
+            let ok = (3..=63).contains(&bucket.len())
+                && bucket.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.')
+                });
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    name: "SPOOL_BUCKET",
+                    reason:
+                        "must be an S3 bucket name (3 to 63 lowercase letters, digits, '-' or '.')"
+                            .into(),
+                });
+            }
+        }
+        let defaults = RedrivePolicy::default();
+        let redrive = RedrivePolicy {
+            max_attempts: env.number_in(
+                "SPOOL_MAX_ATTEMPTS",
+                u64::from(defaults.max_attempts),
+                1..=10_000,
+            )? as u32,
+            max_age: Duration::from_secs(env.number_in(
+                "SPOOL_MAX_AGE_SECONDS",
+                defaults.max_age.as_secs(),
+                60..=dedup_ttl_s,
+            )?),
+            ..defaults
+        };
+
         Ok(Config {
             table_name,
             routes,
@@ -231,6 +289,8 @@ impl Config {
             settings,
             dedup_ttl: Duration::from_secs(dedup_ttl_s),
             max_body_bytes,
+            spool_bucket,
+            redrive,
         })
     }
 }
@@ -370,6 +430,46 @@ mod tests {
         ])
         .unwrap_err();
         assert!(err.to_string().contains("SECRET_REFRESH_SECONDS"), "{err}");
+    }
+
+    #[test]
+    fn the_spool_is_off_unless_a_bucket_is_named_and_the_redrive_needs_no_secret() {
+        let c = config(&MINIMAL).unwrap();
+        assert_eq!(c.spool_bucket, None);
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("SPOOL_BUCKET", "webhook-spool"));
+        pairs.push(("SPOOL_MAX_ATTEMPTS", "3"));
+        let c = config(&pairs).unwrap();
+        assert_eq!(c.spool_bucket.as_deref(), Some("webhook-spool"));
+        assert_eq!(c.redrive.max_attempts, 3);
+        let map: HashMap<String, String> = [
+            ("TABLE_NAME", "tbl"),
+            ("QUEUE_URL", Q),
+            ("SPOOL_BUCKET", "webhook-spool"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        assert!(Config::for_redrive(|k| map.get(k).cloned()).is_ok());
+        assert!(
+            Config::from_lookup(|k| map.get(k).cloned()).is_err(),
+            "the webhook needs secrets"
+        );
+        let no_bucket: HashMap<String, String> = [("TABLE_NAME", "tbl"), ("QUEUE_URL", Q)]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            Config::for_redrive(|k| no_bucket.get(k).cloned()).unwrap_err(),
+            ConfigError::Missing("SPOOL_BUCKET")
+        );
+        pairs.push(("SPOOL_BUCKET", "Not_A_Bucket"));
+        let mut bad = MINIMAL.to_vec();
+        bad.push(("SPOOL_BUCKET", "Not_A_Bucket"));
+        assert!(config(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("SPOOL_BUCKET"));
     }
 
     #[test]

@@ -125,6 +125,24 @@ impl<'a> Event<'a> {
         })
     }
 
+    /// The event of a spooled delivery (written only after its signature verified and its
+    /// body parsed): the redrive's way back into the pipeline, without a [`Verified`].
+    pub(crate) fn from_spool(spooled: &'a crate::spool::Spooled) -> Result<Self, ParseError> {
+        let provider = Provider::parse(&spooled.provider).ok_or(ParseError::MissingEventType)?;
+        validate_event_type(&spooled.event_type)?;
+        validate_event_id(&spooled.event_id)?;
+        let (text, _) = probe_object(spooled.body.as_bytes())?;
+        Ok(Event {
+            provider,
+            identity: Identity {
+                event_type: spooled.event_type.clone(),
+                event_id: spooled.event_id.clone(),
+                resource_id: spooled.resource_id.clone(),
+            },
+            payload: text,
+        })
+    }
+
     pub fn provider(&self) -> Provider {
         self.provider
     }

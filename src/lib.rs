@@ -7,7 +7,8 @@
 //! - [`event`]: the body checks and the event identity, after verification.
 //! - [`service`]: verify → parse → claim → publish → complete, generic over the ports.
 //! - Ports and their adapters: [`dedup`] (DynamoDB, memory), [`destinations`] (SQS, memory;
-//!   also the route table), [`secrets`] (Secrets Manager, memory; the secret document).
+//!   also the route table), [`secrets`] (Secrets Manager, memory; the secret document),
+//!   [`spool`] (S3, memory: deliveries that could not finish, and their redrive).
 //! - [`http`]: the Function URL adapter and the one classification of outcomes.
 //! - [`config`]: the environment, read once into a [`config::Config`].
 //! - `main.rs`: bootstrap. The message format consumers read is the `salesloft-webhooks-wire`
@@ -25,3 +26,4 @@ pub mod secrets;
 pub mod senders;
 pub mod service;
 pub mod signature;
+pub mod spool;

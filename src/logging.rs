@@ -23,11 +23,13 @@ use tracing_subscriber::{Layer, Registry};
 
 /// The target of the one delivery line per request.
 pub const DELIVERY: &str = "delivery";
+/// The target of the redrive's summary line, one per pass.
+pub const SPOOL_SUMMARY: &str = "spool_summary";
 /// The metric namespace when `METRICS_NAMESPACE` is unset.
 pub const DEFAULT_NAMESPACE: &str = "SalesloftWebhooks";
 
 /// The metrics of a delivery line, their units, and the fields they are read from.
-const METRICS: [(&str, &str, MetricValue); 3] = [
+const METRICS: [(&str, &str, MetricValue); 4] = [
     ("Deliveries", "Count", MetricValue::One),
     (
         "HandlingLatency",
@@ -38,6 +40,19 @@ const METRICS: [(&str, &str, MetricValue); 3] = [
         "PublishFailures",
         "Count",
         MetricValue::Field("publish_failures"),
+    ),
+    ("Spooled", "Count", MetricValue::Field("spooled")),
+];
+/// The redrive's metrics (no dimensions: one spool per stack and namespace).
+const SPOOL_METRICS: [(&str, &str, MetricValue); 5] = [
+    ("SpoolDelivered", "Count", MetricValue::Field("delivered")),
+    ("SpoolDuplicates", "Count", MetricValue::Field("duplicates")),
+    ("SpoolFailed", "Count", MetricValue::Field("failed")),
+    ("SpoolRemaining", "Count", MetricValue::Field("remaining")),
+    (
+        "SpoolOldestAgeSeconds",
+        "Seconds",
+        MetricValue::Field("oldest_age_s"),
     ),
 ];
 /// The dimension sets: per sender and outcome, and per outcome across senders (what the
@@ -135,19 +150,22 @@ where
             .map(|d| d.as_millis() as u64)
             .unwrap_or(0);
         let mut line = Map::new();
-        line.insert(
-            "timestamp".into(),
-            Value::String(crate::service::rfc3339(now_ms)),
-        );
-        line.insert(
-            "level".into(),
-            Value::String(event.metadata().level().as_str().to_string()),
-        );
         event.record(&mut Fields(&mut line));
-        if event.metadata().target() == DELIVERY {
-            add_metrics(&mut line, &self.namespace, now_ms);
+        match event.metadata().target() {
+            DELIVERY => add_metrics(&mut line, &self.namespace, now_ms),
+            SPOOL_SUMMARY => add_emf(&mut line, &self.namespace, now_ms, &SPOOL_METRICS, &[&[]]),
+            _ => {}
         }
-        writeln!(writer, "{}", Value::Object(line))
+        // `timestamp` and `level` first, as readers (and greps) expect; then the fields.
+        let rest = Value::Object(line).to_string();
+        let fields = rest.strip_prefix('{').unwrap_or("}");
+        let separator = if fields == "}" { "" } else { "," };
+        writeln!(
+            writer,
+            "{{\"timestamp\":{},\"level\":{}{separator}{fields}",
+            Value::String(crate::service::rfc3339(now_ms)),
+            Value::String(event.metadata().level().as_str().to_string()),
+        )
     }
 }
 
@@ -165,8 +183,19 @@ fn add_metrics(line: &mut Map<String, Value>, namespace: &str, now_ms: u64) {
     {
         line.insert("provider".into(), Value::String("none".into()));
     }
+    add_emf(line, namespace, now_ms, &METRICS, &DIMENSIONS);
+}
+
+/// Adds the `_aws` block for the metrics of `spec` whose field is present, with `dimensions`.
+fn add_emf(
+    line: &mut Map<String, Value>,
+    namespace: &str,
+    now_ms: u64,
+    spec: &[(&str, &str, MetricValue)],
+    dimensions: &[&[&str]],
+) {
     let mut metrics = Vec::new();
-    for (name, unit, value) in METRICS {
+    for &(name, unit, value) in spec {
         let value = match value {
             MetricValue::One => Some(Value::from(1)),
             MetricValue::Field(field) => line.get(field).filter(|v| v.is_number()).cloned(),
@@ -182,7 +211,7 @@ fn add_metrics(line: &mut Map<String, Value>, namespace: &str, now_ms: u64) {
             "Timestamp": now_ms,
             "CloudWatchMetrics": [{
                 "Namespace": namespace,
-                "Dimensions": DIMENSIONS,
+                "Dimensions": dimensions,
                 "Metrics": metrics,
             }],
         }),
@@ -280,7 +309,8 @@ mod tests {
             assert!(!ns.is_empty() && ns.len() <= 256);
             for set in d["Dimensions"].as_array().expect("Dimensions") {
                 let set = set.as_array().expect("a dimension set is an array");
-                assert!(!set.is_empty() && set.len() <= 30);
+                // An empty set is allowed: the metrics without dimensions.
+                assert!(set.len() <= 30);
                 for key in set {
                     let key = key.as_str().expect("dimension names are strings");
                     let value = line[key]
@@ -327,6 +357,7 @@ mod tests {
         assert_eq!(line["Deliveries"], 1);
         assert_eq!(line["HandlingLatency"], 3.25);
         assert_eq!(line["PublishFailures"], 0);
+
         assert_eq!(
             line["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             serde_json::json!([["provider", "outcome"], ["outcome"]])
@@ -339,6 +370,36 @@ mod tests {
         );
         assert_eq!(line["level"], "INFO");
         assert_eq!(line["message"], "delivery");
+    }
+
+    #[test]
+    fn every_line_starts_with_its_timestamp_and_level() {
+        let out = Captured::default();
+        let none = |_: &str| None;
+        let sub = subscriber(out.clone(), &none, DEFAULT_NAMESPACE.into());
+        tracing::subscriber::with_default(sub, || {
+            tracing::info!(target: DELIVERY, provider = "salesloft", outcome = "accepted", duration_ms = 1.0f64, "delivery");
+            tracing::info!("no fields");
+        });
+        for line in out.text().lines() {
+            assert!(line.starts_with("{\"timestamp\":\""), "{line}");
+            assert!(line.contains("\",\"level\":\"INFO\""), "{line}");
+            serde_json::from_str::<Value>(line).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_redrive_summary_carries_the_spool_metrics() {
+        let lines = capture(&[], || {
+            tracing::info!(target: SPOOL_SUMMARY, delivered = 2u64, duplicates = 1u64, failed = 0u64, remaining = 3u64, oldest_age_s = 120u64, "redrive");
+        });
+        assert_valid_emf(&lines[0]);
+        assert_eq!(lines[0]["SpoolRemaining"], 3);
+        assert_eq!(lines[0]["SpoolOldestAgeSeconds"], 120);
+        assert_eq!(
+            lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            serde_json::json!([[]])
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! serialisation) around the handler.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use lambda_http::{Adapter, Request, Service as _};
@@ -10,9 +11,10 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 use salesloft_webhooks::config::{Config, SecretSource};
 use salesloft_webhooks::dedup::DynamoDbDedupStore;
 use salesloft_webhooks::destinations::SqsPublisher;
-use salesloft_webhooks::http::{guard, handle_request, reject, Limits};
+use salesloft_webhooks::http::{guard, handle_request, reject, Limits, Rejection};
 use salesloft_webhooks::secrets::{Keyring, RefreshPolicy, SecretsManagerSecretStore};
 use salesloft_webhooks::service::{Invocation, Service};
+use salesloft_webhooks::spool::S3Spool;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -52,7 +54,14 @@ async fn main() -> Result<(), Error> {
             Keyring::from_store(Box::new(store), config.settings.clone(), policy, now_ms()).await
         }
     };
-    let service = Service::with_keyring(dedup, publisher, keys, config.routes, config.dedup_ttl);
+    let mut service =
+        Service::with_keyring(dedup, publisher, keys, config.routes, config.dedup_ttl);
+    if let Some(bucket) = &config.spool_bucket {
+        service = service.with_spool(Arc::new(S3Spool::new(
+            salesloft_webhooks::spool::s3::client(&aws),
+            bucket,
+        )));
+    }
     let service = &service;
 
     lambda_runtime::run(service_fn(
@@ -72,7 +81,20 @@ async fn main() -> Result<(), Error> {
             let mut adapter = Adapter::from(service_fn(move |request: Request| async move {
                 Ok::<_, Infallible>(handle_request(service, limits, request, inv).await)
             }));
-            let response = match adapter.call(LambdaEvent::new(request, context)).await {
+            // The adapter converts the request inside `call`, before the handler runs: a panic
+            // there (a case the guard misses) is caught and answered like a malformed event.
+            let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                adapter.call(LambdaEvent::new(request, context))
+            }));
+            let Ok(call) = call else {
+                tracing::error!(
+                    "lambda_http's request conversion panicked on an input the guard let through"
+                );
+                return Ok(guard::to_function_url_response(reject(
+                    Rejection::MalformedEvent,
+                )));
+            };
+            let response = match call.await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };

@@ -6,7 +6,9 @@
 //! verified; a failed publish releases the claim (recording what did go out) and answers 503
 //! so the sender retries; only a fully published event is completed.
 
+use std::collections::BTreeSet;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -21,6 +23,7 @@ use crate::headers::Headers;
 use crate::secrets::Keyring;
 use crate::senders::Provider;
 use crate::signature::{SignatureError, Verifier};
+use crate::spool::{self, SpoolStore, Spooled};
 
 /// Time kept back from the invocation's deadline for each step after the one it bounds: the
 /// claim and the publishes must end by `deadline - 2 x reserve`, the completion or release by
@@ -84,21 +87,59 @@ pub enum ServiceError {
 }
 
 /// The result of one delivery, with what is known of the event for the response and the log
-/// line: its identity once parsed.
+/// line: its identity once parsed, and whether it was written to the spool.
 #[derive(Debug)]
 pub struct Report {
     pub identity: Option<Identity>,
     pub result: Result<Outcome, ServiceError>,
+    /// The delivery could not finish and is in the spool for the redrive.
+    pub spooled: bool,
+}
+
+/// How a verified delivery ended: the result, and (when it could not finish) what the spool
+/// must keep for the redrive.
+struct Finish {
+    result: Result<Outcome, ServiceError>,
+    /// `Some(delivered)`: the delivery did not finish; these destinations already have it.
+    unfinished: Option<BTreeSet<String>>,
+}
+
+impl Finish {
+    fn done(result: Result<Outcome, ServiceError>) -> Self {
+        Self {
+            result,
+            unfinished: None,
+        }
+    }
+
+    fn unfinished(result: Result<Outcome, ServiceError>, delivered: BTreeSet<String>) -> Self {
+        Self {
+            result,
+            unfinished: Some(delivered),
+        }
+    }
 }
 
 /// The service, generic over its dedup store and publisher.
-#[derive(Debug)]
 pub struct Service<D, P> {
     dedup: D,
     publisher: P,
     keys: Keyring,
     routes: RouteTable,
     dedup_ttl: Duration,
+    spool: Option<Arc<dyn SpoolStore>>,
+}
+
+impl<D: std::fmt::Debug, P: std::fmt::Debug> std::fmt::Debug for Service<D, P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Service")
+            .field("dedup", &self.dedup)
+            .field("publisher", &self.publisher)
+            .field("keys", &self.keys)
+            .field("routes", &self.routes)
+            .field("spool", &self.spool.is_some())
+            .finish()
+    }
 }
 
 impl<D: DedupStore, P: EventPublisher> Service<D, P> {
@@ -132,7 +173,15 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             keys,
             routes,
             dedup_ttl,
+            spool: None,
         }
+    }
+
+    /// Writes the deliveries that verified but could not finish to `spool` (before the 503),
+    /// for the redrive. Without a spool the sender's retries are the only second chance.
+    pub fn with_spool(mut self, spool: Arc<dyn SpoolStore>) -> Self {
+        self.spool = Some(spool);
+        self
     }
 
     /// Whether this deployment serves `provider` (has a secret for it).
@@ -163,6 +212,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             return Report {
                 identity: None,
                 result: Err(ServiceError::SecretsUnavailable),
+                spooled: false,
             };
         };
         let verified = match verifier.verify(provider, body, headers, now_s) {
@@ -183,24 +233,107 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
                 return Report {
                     identity: None,
                     result: Err(err),
+                    spooled: false,
                 }
             }
         };
-        let result = self.deliver(&event, inv, started).await;
+        let finish = self
+            .deliver(&event, inv, started, inv.now_ms, &BTreeSet::new())
+            .await;
+        let spooled = match (&finish.unfinished, &self.spool) {
+            (Some(delivered), Some(spool)) => {
+                self.write_spool(spool.as_ref(), &event, &finish.result, delivered, inv)
+                    .await
+            }
+            _ => false,
+        };
         Report {
             identity: Some(event.into_identity()),
-            result,
+            result: finish.result,
+            spooled,
         }
     }
 
+    /// Writes `event` to the spool; false (logged) when the write fails: the answer is then
+    /// the same 503 as without a spool.
+    async fn write_spool(
+        &self,
+        spool: &dyn SpoolStore,
+        event: &Event<'_>,
+        result: &Result<Outcome, ServiceError>,
+        delivered: &BTreeSet<String>,
+        inv: &Invocation,
+    ) -> bool {
+        let spooled = Spooled {
+            version: spool::VERSION,
+            provider: event.provider().as_str().to_string(),
+            event_type: event.event_type().to_string(),
+            event_id: event.event_id().to_string(),
+            resource_id: event.resource_id().map(str::to_string),
+            received_at_ms: inv.now_ms,
+            spooled_at_ms: inv.now_ms,
+            reason: match result {
+                Err(err) => err.to_string(),
+                Ok(_) => "the record could not be completed".to_string(),
+            },
+            attempts: 0,
+            delivered: delivered.clone(),
+            body: event.payload_str().to_string(),
+        };
+        let bytes = match serde_json::to_vec(&spooled) {
+            Ok(bytes) => bytes,
+            Err(_) => return false,
+        };
+        // The write gets what is left of the invocation, like the other calls.
+        let budget =
+            Duration::from_millis(inv.deadline_ms.saturating_sub(inv.now_ms)).max(MIN_BUDGET);
+        let key = spooled.key(spool::PENDING);
+        match tokio::time::timeout(budget, spool.put(&key, bytes)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(err)) => {
+                tracing::error!(event_id = %event.event_id(), error = %err, "writing the delivery to the spool failed");
+                false
+            }
+            Err(_) => {
+                tracing::error!(event_id = %event.event_id(), "writing the delivery to the spool timed out");
+                false
+            }
+        }
+    }
+
+    /// Runs a spooled delivery through claim → publish → complete again (the redrive). The
+    /// spool holds only deliveries that verified, so no signature is checked here;
+    /// `spooled.delivered` is never sent again. Not spooled again when it fails: the redrive
+    /// keeps the object and counts the attempt.
+    pub async fn redeliver(
+        &self,
+        spooled: &Spooled,
+        inv: &Invocation,
+    ) -> Result<Outcome, ServiceError> {
+        let event = Event::from_spool(spooled).map_err(ServiceError::Parse)?;
+        self.deliver(
+            &event,
+            inv,
+            Instant::now(),
+            spooled.received_at_ms,
+            &spooled.delivered,
+        )
+        .await
+        .result
+    }
+
+    /// Claim → publish → complete for a verified, parsed event received at `received_ms`,
+    /// skipping the destinations in `known_delivered`.
     async fn deliver(
         &self,
         event: &Event<'_>,
         inv: &Invocation,
         started: Instant,
-    ) -> Result<Outcome, ServiceError> {
+        received_ms: u64,
+        known_delivered: &BTreeSet<String>,
+    ) -> Finish {
         let key = event.dedup_key();
-        let received_at = rfc3339(inv.now_ms);
+        let received_at = rfc3339(received_ms);
         let fields = EnvelopeFields {
             provider: event.provider().as_str(),
             event_type: event.event_type(),
@@ -221,14 +354,15 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             .routes
             .destinations(event.provider(), event.event_type());
         if destinations.is_empty() {
-            return Err(ServiceError::NoDestination(format!(
-                "{}:{}",
-                event.provider(),
-                event.event_type()
-            )));
+            // A route may be added later: spooled, the redrive delivers it once one exists.
+            let err =
+                ServiceError::NoDestination(format!("{}:{}", event.provider(), event.event_type()));
+            return Finish::unfinished(Err(err), known_delivered.clone());
         }
         for destination in &destinations {
-            destination.target.check(&message)?;
+            if let Err(err) = destination.target.check(&message) {
+                return Finish::done(Err(err.into()));
+            }
         }
 
         // Real-time bounds for the AWS calls, from the invocation's deadline.
@@ -248,19 +382,26 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             lease_until_ms,
             expires_at_s: inv.now_ms / 1000 + self.dedup_ttl.as_secs(),
         };
+        if Instant::now() + Duration::from_millis(100) >= work_by {
+            // Too close to the deadline to claim and publish: spool it rather than start.
+            let err = DedupError::Unavailable("too close to the invocation's deadline".into());
+            return Finish::unfinished(Err(err.into()), known_delivered.clone());
+        }
         let claimed = until(work_by, self.dedup.claim(&claim))
             .await
-            .unwrap_or_else(|| Err(DedupError::Unavailable("the claim timed out".into())))?;
-        let already = match claimed {
-            ClaimOutcome::Claimed { delivered } => delivered,
-            ClaimOutcome::Duplicate => return Ok(Outcome::Duplicate),
-            ClaimOutcome::InProgress { lease_until_ms } => {
+            .unwrap_or_else(|| Err(DedupError::Unavailable("the claim timed out".into())));
+        let mut already = match claimed {
+            Ok(ClaimOutcome::Claimed { delivered }) => delivered,
+            Ok(ClaimOutcome::Duplicate) => return Finish::done(Ok(Outcome::Duplicate)),
+            Ok(ClaimOutcome::InProgress { lease_until_ms }) => {
                 let wait_ms = lease_until_ms.saturating_sub(inv.now_ms);
-                return Ok(Outcome::InProgress {
+                return Finish::done(Ok(Outcome::InProgress {
                     retry_after_s: wait_ms.div_ceil(1000).clamp(1, 900),
-                });
+                }));
             }
+            Err(err) => return Finish::unfinished(Err(err.into()), known_delivered.clone()),
         };
+        already.extend(known_delivered.iter().cloned());
         let pending: Vec<_> = destinations
             .into_iter()
             .filter(|d| !already.contains(&d.name))
@@ -297,11 +438,13 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             .unwrap_or_else(|| Err(DedupError::Unavailable("completing timed out".into())));
             if let Err(err) = completed {
                 // Every destination has the event, so the sender must not be told to retry.
-                // The record stays IN_PROGRESS until its lease ends; a retry after that
-                // republishes (at-least-once, never lost). See RELIABILITY.md.
+                // The record stays IN_PROGRESS until its lease ends; the spool (when there is
+                // one) lets the redrive complete it without publishing again. Without one, a
+                // retry after the lease republishes (at-least-once). See RELIABILITY.md.
                 tracing::warn!(event_id = %event.event_id(), error = %err, "completing the dedup record failed after a successful publish");
+                return Finish::unfinished(Ok(Outcome::Accepted), delivered);
             }
-            Ok(Outcome::Accepted)
+            Finish::done(Ok(Outcome::Accepted))
         } else {
             let released = until(
                 finish_by,
@@ -314,7 +457,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
                 // after that claims it again.
                 tracing::warn!(event_id = %event.event_id(), error = %err, "releasing the dedup record failed");
             }
-            Err(ServiceError::Publish(failures))
+            Finish::unfinished(Err(ServiceError::Publish(failures)), delivered)
         }
     }
 }

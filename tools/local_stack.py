@@ -46,11 +46,14 @@ is 1) is a single line, keys sorted:
                 "dlq": "http://127.0.0.1:PORT/123456789012/salesloft-webhooks-events-dlq",
                 "fifo": null},
      "region": "us-east-1",
+     "spool_bucket": "salesloft-webhooks-spool",
      "table": "salesloft-webhooks-dedup",
      "version": 1}
 
 `table` is the dedup table's name; `consumer_table` the consumer table's name with
---consumer-table, else null; `queues.fifo` the FIFO queue's URL with --fifo, else null. Every
+--consumer-table, else null; `queues.fifo` the FIFO queue's URL with --fifo, else null;
+`spool_bucket` the S3 bucket of the spool (always created; the function spools only when
+SPOOL_BUCKET names it). Every
 key is always present. Exit status: 0 on success, 1 when the emulator refused a request (the
 error on stderr), 2 when nothing answers at the endpoint or the arguments are wrong.
 
@@ -98,6 +101,8 @@ DLQ_RETENTION_S = "1209600"
 # Key and TTL attribute of the function's and the consumer's tables.
 KEY = "pk"
 TTL = "expires_at"
+# S3 bucket names are lowercase and global on AWS; locally any name works.
+SPOOL_BUCKET = "salesloft-webhooks-spool"
 
 JSON_VERSION = 1
 
@@ -213,7 +218,21 @@ class LocalAws:
             self._wait_until = None
             return resp.status, data, resp.getheader("x-amzn-query-error") or ""
 
-    def _signed_headers(self, service: str, target: str, content_type: str, body: bytes) -> dict[str, str]:
+    def create_bucket(self, name: str) -> None:
+        """S3 CreateBucket (path-style `PUT /{name}`); an existing bucket of ours is kept."""
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=30)
+        headers = self._signed_headers("s3", "", "application/xml", b"", method="PUT", path=f"/{name}")
+        self._conn.request("PUT", f"/{name}", body=b"", headers=headers)
+        resp = self._conn.getresponse()
+        data = resp.read()
+        if resp.status >= 300 and b"BucketAlreadyOwnedByYou" not in data:
+            raise AwsError("s3", "CreateBucket", resp.status, f"HTTP{resp.status}",
+                           data[:300].decode("utf-8", "replace"))
+
+    def _signed_headers(self, service: str, target: str, content_type: str, body: bytes,
+                        method: str = "POST", path: str = "/") -> dict[str, str]:
         """SigV4 (AWS4-HMAC-SHA256) headers for a POST / with this body."""
         now = dt.datetime.now(dt.timezone.utc)
         amz_date = now.strftime("%Y%m%dT%H%M%SZ")
@@ -223,13 +242,16 @@ class LocalAws:
             "content-type": content_type,
             "host": self._netloc,
             "x-amz-date": amz_date,
-            "x-amz-target": target,
         }
+        if target:
+            headers["x-amz-target"] = target
+        if service == "s3":
+            headers["x-amz-content-sha256"] = payload_hash
         if self._token:
             headers["x-amz-security-token"] = self._token
         signed = ";".join(sorted(headers))
         canonical = "\n".join(
-            ["POST", "/", ""]
+            [method, path, ""]
             + [f"{k}:{headers[k]}" for k in sorted(headers)]
             + ["", signed, payload_hash]
         )
@@ -345,6 +367,10 @@ def create_stack(endpoint: str, fifo: bool = False, consumer_table: bool = False
         queue_url = ensure_queue(aws, prefix + QUEUE_NAME, {"RedrivePolicy": redrive}, log=log)
         log(f"        redrive to {dlq_name} after {MAX_RECEIVE_COUNT} receives")
         fifo_url = ensure_queue(aws, prefix + FIFO_NAME, log=log) if fifo else None
+        # The spool's bucket (the function spools only when SPOOL_BUCKET names it).
+        bucket = prefix + SPOOL_BUCKET
+        aws.create_bucket(bucket)
+        log(f"bucket  {bucket} (the spool)")
     return {
         "version": JSON_VERSION,
         "endpoint": aws.endpoint,
@@ -352,6 +378,7 @@ def create_stack(endpoint: str, fifo: bool = False, consumer_table: bool = False
         "table": table,
         "consumer_table": consumer,
         "queues": {"default": queue_url, "dlq": dlq_url, "fifo": fifo_url},
+        "spool_bucket": bucket,
     }
 
 
@@ -363,6 +390,7 @@ def env_lines(stack: dict) -> list[str]:
         lines.append(f"FIFO_QUEUE_URL={stack['queues']['fifo']}")
     if stack["consumer_table"]:
         lines.append(f"CONSUMER_TABLE_NAME={stack['consumer_table']}")
+    lines.append(f"SPOOL_BUCKET={stack['spool_bucket']}")
     return lines
 
 

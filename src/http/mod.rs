@@ -376,7 +376,7 @@ fn route<D: DedupStore, P: EventPublisher>(path: &str, service: &Service<D, P>) 
 fn log_delivery(request: &Request, class: &Classification, started: Instant) {
     let duration_ms = (started.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
     let provider = request.provider.map(Provider::as_str).unwrap_or("");
-    let (identity, reason, publish_failures) = match &request.handled {
+    let (identity, reason, publish_failures, spooled) = match &request.handled {
         Handled::Served(report) => (
             report.identity.as_ref(),
             report.result.as_ref().err().map(ToString::to_string),
@@ -384,8 +384,9 @@ fn log_delivery(request: &Request, class: &Classification, started: Instant) {
                 Err(ServiceError::Publish(failures)) => failures.len(),
                 _ => 0,
             },
+            u64::from(report.spooled),
         ),
-        Handled::Rejected(_) => (None, None, 0),
+        Handled::Rejected(_) => (None, None, 0, 0),
     };
     if matches!(request.handled, Handled::Rejected(Rejection::Health)) {
         // Not a delivery: no metrics.
@@ -413,6 +414,7 @@ fn log_delivery(request: &Request, class: &Classification, started: Instant) {
                 body_bytes,
                 duration_ms,
                 publish_failures,
+                spooled,
                 reason,
                 "delivery"
             )
@@ -440,6 +442,7 @@ mod tests {
             let handled = Handled::Served(Report {
                 identity: None,
                 result: Err(err),
+                spooled: false,
             });
             let class = classify(&handled);
             assert_eq!(

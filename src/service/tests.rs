@@ -14,6 +14,7 @@ use crate::senders::salesloft::{
     sign as salesloft_signature, SALESLOFT_EVENT, SALESLOFT_SIGNATURE,
 };
 use crate::signature::Secret;
+use crate::spool::MemorySpool;
 
 const TOKEN: &str = "test-token";
 const Q: &str = "http://127.0.0.1:5000/123456789012/events";
@@ -404,4 +405,92 @@ async fn an_event_with_no_destination_is_refused_with_503_and_nothing_is_recorde
         None,
         "nothing claimed or completed"
     );
+}
+
+// ---- The spool ----
+
+fn spooling(spool: &Arc<MemorySpool>) -> TestService {
+    service().with_spool(spool.clone())
+}
+
+#[tokio::test]
+async fn an_ordinary_delivery_never_touches_the_spool() {
+    let spool = Arc::new(MemorySpool::default());
+    let s = spooling(&spool);
+    assert!(matches!(
+        deliver(&s, BODY, NOW, "t1").await.result,
+        Ok(Outcome::Accepted)
+    ));
+    assert!(matches!(
+        deliver(&s, BODY, NOW + 1, "t2").await.result,
+        Ok(Outcome::Duplicate)
+    ));
+    assert_eq!(spool.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_failed_claim_is_spooled_and_the_redrive_delivers_it_with_its_first_receipt_time() {
+    let spool = Arc::new(MemorySpool::default());
+    let s = spooling(&spool);
+    s.dedup().fail_claim.store(true, Ordering::SeqCst);
+    let r = deliver(&s, BODY, NOW, "t1").await;
+    assert!(matches!(r.result, Err(ServiceError::Dedup(_))), "{r:?}");
+    assert!(r.spooled);
+    let keys = spool.keys();
+    assert_eq!(keys.len(), 1);
+    // A retry overwrites the same object.
+    deliver(&s, BODY, NOW + 15_000, "t2").await;
+    assert_eq!(spool.keys(), keys);
+
+    s.dedup().fail_claim.store(false, Ordering::SeqCst);
+    let summary = crate::spool::redrive::redrive(
+        &s,
+        spool.as_ref(),
+        crate::spool::redrive::RedrivePolicy::default(),
+        NOW + 600_000,
+        || false,
+        || "redrive".to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.delivered, 1);
+    assert!(spool.keys().is_empty());
+    let sent = s.publisher().sent_to(DEFAULT_DESTINATION);
+    assert_eq!(sent.len(), 1);
+    let env: serde_json::Value = serde_json::from_str(&sent[0].body).unwrap();
+    // The retry at NOW + 15 s overwrote the object, so that is the receipt it keeps.
+    assert_eq!(env["received_at"], "2026-11-23T14:00:15.000Z");
+}
+
+#[tokio::test]
+async fn a_failed_completion_is_spooled_with_what_was_delivered_so_the_redrive_sends_nothing_again()
+{
+    let spool = Arc::new(MemorySpool::default());
+    let s = spooling(&spool);
+    s.dedup().fail_complete.store(true, Ordering::SeqCst);
+    let r = deliver(&s, BODY, NOW, "t1").await;
+    assert!(matches!(r.result, Ok(Outcome::Accepted)), "{r:?}");
+    assert!(
+        r.spooled,
+        "completion failed: the redrive must finish the record"
+    );
+    s.dedup().fail_complete.store(false, Ordering::SeqCst);
+    // After the lease of the first attempt, the redrive completes without publishing again.
+    let summary = crate::spool::redrive::redrive(
+        &s,
+        spool.as_ref(),
+        crate::spool::redrive::RedrivePolicy::default(),
+        NOW + 60_000,
+        || false,
+        || "redrive".to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.delivered, 1, "{summary:?}");
+    assert_eq!(
+        s.publisher().total(),
+        1,
+        "published once, by the first attempt"
+    );
+    assert_eq!(s.dedup().state(&key_of(&r)).unwrap().status, COMPLETED);
 }

@@ -3,6 +3,7 @@
 //! samples under `events/`. `common` is the shared harness (moto, the local stack, the
 //! emulator, the fault proxy).
 
+mod cli;
 mod common;
 mod consumer;
 mod emulator;
@@ -13,3 +14,4 @@ mod load;
 mod local_stack;
 mod secrets_manager;
 mod senders;
+mod spool;

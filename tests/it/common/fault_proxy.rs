@@ -178,10 +178,11 @@ fn operation_of(req: &Request) -> String {
     }
     // Query-protocol services name the action in the form body.
     let body = String::from_utf8_lossy(&req.body);
-    body.split('&')
-        .find_map(|kv| kv.strip_prefix("Action="))
-        .unwrap_or("unknown")
-        .to_string()
+    match body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
+        Some(action) => action.to_string(),
+        // S3 (REST): the method is the operation, e.g. `S3:PUT` for PutObject.
+        None => format!("S3:{}", req.method),
+    }
 }
 
 fn decide(state: &Mutex<State>, op: &str, body: &[u8]) -> Option<Fault> {

@@ -148,6 +148,8 @@ pub struct Stack {
     pub ddb: aws_sdk_dynamodb::Client,
     pub sqs: aws_sdk_sqs::Client,
     pub default_queue: String,
+    /// The spool's bucket (created with the stack; used only where a test sets SPOOL_BUCKET).
+    pub spool_bucket: String,
 }
 
 impl Stack {
@@ -172,11 +174,16 @@ impl Stack {
             .as_str()
             .expect("the default queue URL")
             .to_string();
+        let spool_bucket = created["spool_bucket"]
+            .as_str()
+            .expect("the spool bucket")
+            .to_string();
         Stack {
             moto,
             ddb,
             sqs,
             default_queue,
+            spool_bucket,
         }
     }
 
