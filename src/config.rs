@@ -360,7 +360,8 @@ mod tests {
                 .contains("queue_url")
         );
         assert!(with("TABLE_NAME", "a b").contains("TABLE_NAME"));
-        assert!(with("SALESLOFT_TIMESTAMPED", "maybe").contains("SALESLOFT_TIMESTAMPED"));
+        assert!(with("SALESLOFT_THIRD_PARTY_TIMESTAMPED", "maybe")
+            .contains("SALESLOFT_THIRD_PARTY_TIMESTAMPED"));
         assert!(with("SALESLOFT_TOLERANCE_SECONDS", "0").contains("SALESLOFT_TOLERANCE_SECONDS"));
         let bad_whsec = with(
             "STANDARD_WEBHOOKS_SECRETS",

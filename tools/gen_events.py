@@ -14,7 +14,7 @@ time of every timestamped sample is SIGNING_TIME = 1795442400 = 2026-11-23T14:00
   Salesloft posts, signed like Salesloft does (lowercase hex HMAC-SHA1 of the raw body bytes).
 * events/salesloft_timestamped/<event_type>.json - Salesloft's opt-in timestamped variant:
   hex HMAC-SHA256 of "{timestamp}.{body}" in x-salesloft-signature, the unix time in
-  x-salesloft-timestamp (for a deployment with SALESLOFT_TIMESTAMPED=true).
+  x-salesloft-timestamp (for a deployment with SALESLOFT_THIRD_PARTY_TIMESTAMPED=true).
 * events/salesos/<type>.json - one delivery per SalesOS event type (lead.created, ...): a
   {"id": "evt_...", "type", "timestamp", "organizationId", "data"} body, signed with the hex
   HMAC-SHA256 of the raw body in x-webhook-signature; posted to /salesos.

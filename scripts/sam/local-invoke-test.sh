@@ -133,7 +133,7 @@ path, endpoint, table, queue, secrets, arn = sys.argv[1:]
 json.dump({"WebhookFunction": {
     "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table, "QUEUE_URL": queue, "ROUTES": "",
     "SALESLOFT_SECRETS": secrets, "SECRET_ARN": arn,
-    "SALESLOFT_TIMESTAMPED": "false", "DEDUP_TTL_SECONDS": "604800"}}, open(path, "w"), indent=2)
+    "SALESLOFT_THIRD_PARTY_TIMESTAMPED": "false", "DEDUP_TTL_SECONDS": "604800"}}, open(path, "w"), indent=2)
 PY
 }
 write_env "$WORK/env-secrets.json" "$TOKEN" ""

@@ -12,7 +12,7 @@
 //! serves every type (a plain list, or `"*"`) keeps that risk: a replayed body with another
 //! type header gets another event id and is accepted once more.
 //!
-//! `SALESLOFT_TIMESTAMPED=true` switches to a timestamped HMAC-SHA256 variant (hex of
+//! `SALESLOFT_THIRD_PARTY_TIMESTAMPED=true` switches to a timestamped HMAC-SHA256 variant (hex of
 //! `"{timestamp}.{body}"`, the unix time in `x-salesloft-timestamp`). That variant is not
 //! what Salesloft sends: it comes from a third-party integration guide, and is kept for
 //! senders that follow it. Never turn it on for real Salesloft deliveries.
@@ -43,7 +43,7 @@ pub struct Salesloft;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Settings {
     /// The timestamped HMAC-SHA256 variant instead of Salesloft's HMAC-SHA1
-    /// (`SALESLOFT_TIMESTAMPED`).
+    /// (`SALESLOFT_THIRD_PARTY_TIMESTAMPED`; not what Salesloft sends).
     pub timestamped: bool,
     /// Replay window of the timestamped variant (`SALESLOFT_TOLERANCE_SECONDS`).
     pub tolerance_s: u64,
@@ -71,7 +71,10 @@ impl Sender for Salesloft {
 
     fn settings(env: &Env<'_>) -> Result<Settings, ConfigError> {
         Ok(Settings {
-            timestamped: env.bool("SALESLOFT_TIMESTAMPED")?.unwrap_or(false),
+            // Named so that nobody takes it for Salesloft's own scheme.
+            timestamped: env
+                .bool("SALESLOFT_THIRD_PARTY_TIMESTAMPED")?
+                .unwrap_or(false),
             tolerance_s: env.number_in(
                 "SALESLOFT_TOLERANCE_SECONDS",
                 DEFAULT_TOLERANCE_S,

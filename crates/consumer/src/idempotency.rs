@@ -11,8 +11,9 @@ use std::future::Future;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// How long a processed `event_id` is remembered by default: 14 days, the events queue's
-/// message retention, so no redelivery can outlive the record.
+/// How long a processed `event_id` is remembered by default: 14 days, the longest any message
+/// lives (the dead-letter queues' retention; the events queues keep 4 days), so no
+/// redelivery, even one moved back from a dead-letter queue, can outlive the record.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 
 /// Record status values, as stored.

@@ -64,18 +64,41 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-/// One flat JSON object per line, level from `RUST_LOG` (default `info`).
+/// One flat JSON object per line with an RFC 3339 `timestamp` and a `level` (Lambda's JSON
+/// log controls read both); the level from `AWS_LAMBDA_LOG_LEVEL` (what `ApplicationLogLevel`
+/// sets), else `RUST_LOG`, else INFO. Other crates never go below INFO: at DEBUG and TRACE
+/// the runtime logs whole invocations, and an SQS batch carries the payloads.
 fn init_json_logs() {
-    tracing_subscriber::fmt()
+    use tracing_subscriber::filter::{filter_fn, EnvFilter, FilterExt, LevelFilter};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::Layer;
+
+    let lambda_level = std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().and_then(|l| {
+        match l.trim().to_ascii_uppercase().as_str() {
+            "TRACE" => Some(LevelFilter::TRACE),
+            "DEBUG" => Some(LevelFilter::DEBUG),
+            "INFO" => Some(LevelFilter::INFO),
+            "WARN" => Some(LevelFilter::WARN),
+            "ERROR" | "FATAL" => Some(LevelFilter::ERROR),
+            _ => None,
+        }
+    });
+    let levels = match lambda_level {
+        Some(level) => EnvFilter::default().add_directive(level.into()),
+        None => EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+    let own = filter_fn(|meta| {
+        meta.target().starts_with("salesloft_webhooks")
+            || meta.target().starts_with("consumer")
+            || *meta.level() <= tracing::Level::INFO
+    });
+    let layer = tracing_subscriber::fmt::layer()
         .json()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
         .flatten_event(true)
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
-        .without_time()
-        .init();
+        .with_filter(levels.and(own));
+    tracing_subscriber::registry().with(layer).init();
 }
