@@ -3,7 +3,8 @@
 #   1. the wire crate depends on no AWS SDK, HMAC or hash crate, and no tokio;
 #   2. the consumer crate never depends on the webhook crate, and without its `aws` feature
 #      on none of those either (with it, the AWS SDK brings its own hashing and tokio);
-#   3. the consumer crate builds on its own, in a target directory of its own, so nothing
+#   3. the webhook (the Lambda binary) never depends on the subscriptions CLI or its crates;
+#   4. the consumer crate builds on its own, in a target directory of its own, so nothing
 #      the webhook built can make it pass.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,11 @@ fi
 bad=$(deps salesloft-webhooks-consumer | grep -E '^salesloft-webhooks v' || true)
 if [ -n "$bad" ]; then
   echo "check-deps: the consumer crate depends on the webhook crate" >&2; fail=1
+fi
+# The Lambda binary must not carry the subscriptions CLI's dependencies.
+bad=$(deps salesloft-webhooks | grep -E '^(clap|reqwest|salesloft-webhooks-cli) v' || true)
+if [ -n "$bad" ]; then
+  echo "check-deps: the webhook crate depends on the CLI's crates:" >&2; echo "$bad" >&2; fail=1
 fi
 [ "$fail" = 0 ] || exit 1
 echo "check-deps: wire and consumer crates keep their boundaries"

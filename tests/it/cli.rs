@@ -44,6 +44,9 @@ async fn after_sync_a_delivery_signed_with_a_types_token_reaches_the_queue_and_n
         CALLBACK_URL,
         "--secret-id",
         &arn,
+        // The function starts after the sync here: nothing to wait for.
+        "--refresh-seconds",
+        "0",
     ];
     let (mut out, mut err) = (Vec::new(), Vec::new());
     let status = run(
@@ -53,7 +56,10 @@ async fn after_sync_a_delivery_signed_with_a_types_token_reaches_the_queue_and_n
         &mut err,
     )
     .await;
-    let (out, err) = (String::from_utf8(out).unwrap(), String::from_utf8(err).unwrap());
+    let (out, err) = (
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    );
     assert_eq!(status, 0, "{out}{err}");
     let subs = api.subscriptions();
     assert_eq!(subs.len(), 37);
@@ -81,8 +87,7 @@ async fn after_sync_a_delivery_signed_with_a_types_token_reaches_the_queue_and_n
     let messages = stack.drain(&stack.default_queue).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(attr(&messages[0], "event_type"), "person_updated");
-    let envelope: serde_json::Value =
-        serde_json::from_str(messages[0].body().unwrap()).unwrap();
+    let envelope: serde_json::Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
     assert_eq!(envelope["payload"]["id"], 2000002);
 
     // The same body and signature under another type: refused, nothing queued.

@@ -6,6 +6,10 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::time::Duration;
 
+/// The function re-reads its secret after a failed verification once its keys are this old
+/// (`RefreshPolicy::retry_on_failure_after_ms`, one minute).
+const FAILED_VERIFICATION_REREAD_S: u64 = 60;
+
 use serde_json::{json, Value};
 
 use crate::error::CliError;
@@ -51,10 +55,7 @@ impl Ctx<'_> {
         if seconds == 0 {
             return;
         }
-        let _ = writeln!(
-            self.io.err,
-            "waiting {seconds} s (SECRET_REFRESH_SECONDS) {why}"
-        );
+        let _ = writeln!(self.io.err, "waiting {seconds} s {why}");
         tokio::time::sleep(Duration::from_secs(seconds)).await;
     }
 
@@ -320,6 +321,17 @@ pub async fn sync(ctx: &mut Ctx<'_>, opts: &Options) -> Result<(), CliError> {
         )
         .await;
         loaded = ctx.check_still_held(&adds).await?;
+    } else if !adds.is_empty() {
+        // New subscriptions only: an instance that read the secret just before the write
+        // would refuse their first deliveries, and re-reads only once its keys are a minute
+        // old (the function's re-read age after a failed verification). Waiting that long
+        // means every instance either has the tokens or re-reads on the first refusal, well
+        // within Salesloft's retries.
+        ctx.wait_for_the_function(
+            opts.refresh_seconds.min(FAILED_VERIFICATION_REREAD_S),
+            "so that an instance that refuses a first delivery re-reads the new tokens",
+        )
+        .await;
     }
     // 3. Salesloft.
     for step in &plan.steps {

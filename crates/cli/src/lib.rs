@@ -46,7 +46,7 @@ pub fn default_refresh_seconds() -> u64 {
     long_about = "Manage the Salesloft webhook subscriptions of a salesloft-webhooks stack: one \
 subscription per event type, each with a token of its own, kept in step with the function's \
 Secrets Manager secret.\n\nEnvironment: SALESLOFT_API_KEY (required), SALESLOFT_API_URL \
-(default https://api.salesloft.com), and the usual AWS variables (AWS_REGION, AWS_PROFILE, \
+(default: Salesloft's public API), and the usual AWS variables (AWS_REGION, AWS_PROFILE, \
 AWS_ENDPOINT_URL, ...)."
 )]
 struct Cli {
@@ -153,9 +153,13 @@ struct Refresh {
 pub struct Environment(HashMap<String, String>);
 
 impl Environment {
-    /// The process's environment.
+    /// The process's environment (variables that are not valid UTF-8 are left out).
     pub fn from_process() -> Self {
-        Self(std::env::vars().collect())
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .collect(),
+        )
     }
 
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
@@ -247,29 +251,18 @@ pub async fn run(
     out: &mut (dyn Write + Send),
     err: &mut (dyn Write + Send),
 ) -> i32 {
-    let mut io = Io { out, err };
-    let cli = match parse_args(args, &mut io) {
+    let cli = match parse_args(args, &mut Io { out, err }) {
         Ok(cli) => cli,
         Err(status) => return status,
     };
     let Command::Subscriptions(command) = cli.command;
-    let err_stream = &mut *io.err;
-    match execute(
-        command,
-        env,
-        Io {
-            out: io.out,
-            err: err_stream,
-        },
-    )
-    .await
-    {
+    match execute(command, env, Io { out, err }).await {
         Ok(()) => 0,
         Err(e) => {
             // The message never holds the key; scrub it anyway in case a server echoed it.
             let key = env.get("SALESLOFT_API_KEY").unwrap_or_default();
             let line = token::scrub(&e.to_string(), &[key.trim()]);
-            let _ = writeln!(io.err, "error: {line}");
+            let _ = writeln!(err, "error: {line}");
             e.exit_code()
         }
     }

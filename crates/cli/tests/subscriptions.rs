@@ -182,6 +182,12 @@ impl World {
     /// `salesloft-webhooks subscriptions <args>` with the callback URL and secret added.
     async fn cli(&self, args: &[&str]) -> Run {
         let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        // The waits for the function's refresh are tested where a test sets them; elsewhere
+        // there is no function to wait for.
+        let waits = matches!(args.first(), Some(&"sync") | Some(&"rotate"));
+        if waits && !args.contains(&"--refresh-seconds") {
+            full.extend(["--refresh-seconds".into(), "0".into()]);
+        }
         full.extend([
             "--callback-url".into(),
             URL.into(),
@@ -223,33 +229,28 @@ impl World {
         run
     }
 
-    /// Neither the API key nor any token (in the secret or at Salesloft) is in the output.
+    /// Neither the API key nor any token (in the secret or at Salesloft, now or before) is
+    /// in the output.
     async fn assert_nothing_secret_printed(&self, run: &Run) {
-        let mut secrets = self.never_printed.lock().unwrap().clone();
-        secrets.extend(
-            self.api
-                .subscriptions()
-                .into_iter()
-                .map(|s| s.callback_token),
-        );
+        let mut now: Vec<String> = self
+            .api
+            .subscriptions()
+            .into_iter()
+            .map(|s| s.callback_token)
+            .collect();
         if let Ok(text) = self.try_secret_text().await {
-            secrets.extend(tokens_in(&text));
+            now.extend(tokens_in(&text));
         }
-        for secret in secrets {
+        let mut never = self.never_printed.lock().unwrap();
+        // Remembered: a token removed later must not be printed later either.
+        never.extend(now);
+        for secret in never.iter() {
             assert!(
-                !run.stdout.contains(&secret) && !run.stderr.contains(&secret),
+                !run.stdout.contains(secret) && !run.stderr.contains(secret),
                 "a secret ({}…) was printed: {run:?}",
                 &secret[..4]
             );
         }
-        // Remember them: a token removed later must not be printed later either.
-        let mut never = self.never_printed.lock().unwrap();
-        never.extend(
-            self.api
-                .subscriptions()
-                .into_iter()
-                .map(|s| s.callback_token),
-        );
     }
 
     async fn try_secret_text(&self) -> Result<String, String> {
@@ -903,4 +904,37 @@ async fn the_local_salesloft_keeps_the_documented_contract() {
     assert_eq!((status, retry.as_deref()), (429, Some("1")));
     assert_eq!(get(list, API_KEY).await.0, 200);
     assert_eq!(api.changing_calls(), 0);
+}
+
+#[tokio::test]
+async fn creating_subscriptions_waits_for_the_functions_re_read_age_between_the_secret_and_salesloft(
+) {
+    // A running instance that read the secret just before the write refuses a new type's
+    // first delivery until its keys are a minute old; the wait (capped by --refresh-seconds)
+    // sits between writing the tokens and creating the subscriptions.
+    let w = World::start(DEPLOYED_SECRET).await;
+    let run = w
+        .cli(&[
+            "sync",
+            "--events",
+            "person_updated",
+            "--refresh-seconds",
+            "1",
+        ])
+        .await;
+    assert_eq!(run.status, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("waiting 1 s"), "{}", run.stderr);
+    assert!(run.took >= Duration::from_secs(1), "{:?}", run.took);
+    // Nothing new to create: no wait.
+    let again = w
+        .cli(&[
+            "sync",
+            "--events",
+            "person_updated",
+            "--refresh-seconds",
+            "1",
+        ])
+        .await;
+    assert_eq!(again.status, 0);
+    assert!(!again.stderr.contains("waiting"), "{}", again.stderr);
 }
