@@ -242,8 +242,15 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             .await;
         let spooled = match (&finish.unfinished, &self.spool) {
             (Some(delivered), Some(spool)) => {
-                self.write_spool(spool.as_ref(), &event, &finish.result, delivered, inv)
-                    .await
+                self.write_spool(
+                    spool.as_ref(),
+                    &event,
+                    &finish.result,
+                    delivered,
+                    inv,
+                    started,
+                )
+                .await
             }
             _ => false,
         };
@@ -263,6 +270,7 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
         result: &Result<Outcome, ServiceError>,
         delivered: &BTreeSet<String>,
         inv: &Invocation,
+        started: Instant,
     ) -> bool {
         let spooled = Spooled {
             version: spool::VERSION,
@@ -284,17 +292,19 @@ impl<D: DedupStore, P: EventPublisher> Service<D, P> {
             Ok(bytes) => bytes,
             Err(_) => return false,
         };
-        // The write gets what is left of the invocation, like the other calls.
+        // The write gets what is left of the invocation, up to half a reserve before its
+        // deadline: the 503 must still go out in time.
         let budget =
             Duration::from_millis(inv.deadline_ms.saturating_sub(inv.now_ms)).max(MIN_BUDGET);
+        let write_by = started + budget - DEADLINE_RESERVE / 2;
         let key = spooled.key(spool::PENDING);
-        match tokio::time::timeout(budget, spool.put(&key, bytes)).await {
-            Ok(Ok(())) => true,
-            Ok(Err(err)) => {
+        match until(write_by, spool.put(&key, bytes)).await {
+            Some(Ok(())) => true,
+            Some(Err(err)) => {
                 tracing::error!(event_id = %event.event_id(), error = %err, "writing the delivery to the spool failed");
                 false
             }
-            Err(_) => {
+            None => {
                 tracing::error!(event_id = %event.event_id(), "writing the delivery to the spool timed out");
                 false
             }

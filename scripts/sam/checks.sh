@@ -8,7 +8,9 @@
 #                               example consumer on its own queue, the Function URL's permissions
 #                               after the SAM transform (no duplicate, none missing), log groups
 #                               with a retention, DLQs outliving their sources, one-minute alarms
-#                               that notify both topics, a JSON dashboard)
+#                               that notify both topics, a JSON dashboard, a private TLS-only
+#                               spool bucket without versioning whose failed/ expires, the
+#                               webhook's S3 access PutObject on pending/* only)
 #
 #   scripts/sam/checks.sh                       # checks template.yaml
 #   TEMPLATE=path/to/other.yaml scripts/sam/checks.sh

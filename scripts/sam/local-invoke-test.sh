@@ -126,6 +126,8 @@ echo "function endpoint $FUNCTION_ENDPOINT -> $ENDPOINT (containers in $SUBNET o
 # --- 4. local-only template and env files --------------------------------------------------
 "${STACK[@]}" template --built .aws-sam/build/template.yaml --out "$WORK/template/template.yaml" \
   || die "cannot derive the local template"
+# SPOOL_BUCKET "": no spool here (sam local would resolve the template's !Ref SpoolBucket to
+# the logical id "SpoolBucket", which is no bucket name, and the function would not start).
 write_env() { # file secrets secret_arn
   "$PY" - "$1" "$FUNCTION_ENDPOINT" "$TABLE_NAME" "$QUEUE_URL" "$2" "$3" <<'PY'
 import json, sys
@@ -133,7 +135,8 @@ path, endpoint, table, queue, secrets, arn = sys.argv[1:]
 json.dump({"WebhookFunction": {
     "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table, "QUEUE_URL": queue, "ROUTES": "",
     "SALESLOFT_SECRETS": secrets, "SECRET_ARN": arn,
-    "SALESLOFT_THIRD_PARTY_TIMESTAMPED": "false", "DEDUP_TTL_SECONDS": "604800"}}, open(path, "w"), indent=2)
+    "SALESLOFT_THIRD_PARTY_TIMESTAMPED": "false", "DEDUP_TTL_SECONDS": "604800",
+    "SPOOL_BUCKET": ""}}, open(path, "w"), indent=2)
 PY
 }
 write_env "$WORK/env-secrets.json" "$TOKEN" ""

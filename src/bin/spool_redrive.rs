@@ -50,7 +50,7 @@ async fn main() -> Result<(), Error> {
         async move {
             let stop = move || now_ms() + STOP_MARGIN.as_millis() as u64 >= deadline_ms;
             let token = || format!("{:032x}", rand::random::<u128>());
-            let summary = redrive(service, spool.as_ref(), policy, now_ms(), stop, token).await?;
+            let summary = redrive(service, spool.as_ref(), policy, now_ms, stop, token).await?;
             log_summary(&summary);
             Ok::<Summary, Error>(summary)
         }

@@ -429,7 +429,7 @@ async fn an_ordinary_delivery_never_touches_the_spool() {
 }
 
 #[tokio::test]
-async fn a_failed_claim_is_spooled_and_the_redrive_delivers_it_with_its_first_receipt_time() {
+async fn a_failed_claim_is_spooled_and_the_redrive_delivers_it_with_its_latest_receipt_time() {
     let spool = Arc::new(MemorySpool::default());
     let s = spooling(&spool);
     s.dedup().fail_claim.store(true, Ordering::SeqCst);
@@ -447,7 +447,7 @@ async fn a_failed_claim_is_spooled_and_the_redrive_delivers_it_with_its_first_re
         &s,
         spool.as_ref(),
         crate::spool::redrive::RedrivePolicy::default(),
-        NOW + 600_000,
+        || NOW + 600_000,
         || false,
         || "redrive".to_string(),
     )
@@ -480,7 +480,7 @@ async fn a_failed_completion_is_spooled_with_what_was_delivered_so_the_redrive_s
         &s,
         spool.as_ref(),
         crate::spool::redrive::RedrivePolicy::default(),
-        NOW + 60_000,
+        || NOW + 60_000,
         || false,
         || "redrive".to_string(),
     )

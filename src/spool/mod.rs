@@ -60,9 +60,11 @@ pub struct Spooled {
     pub event_id: String,
     #[serde(default)]
     pub resource_id: Option<String>,
-    /// When the function first received the delivery (the envelope's `received_at`).
+    /// When the function received the delivery: the latest attempt that spooled it (a
+    /// sender's retry overwrites the object). The envelope's `received_at`, and the start of
+    /// the redrive's age limit.
     pub received_at_ms: u64,
-    /// When it was (last) written to the spool.
+    /// When it was written to the spool.
     pub spooled_at_ms: u64,
     /// Why it could not finish (an error's own text: no body, no secret).
     pub reason: String,

@@ -32,7 +32,8 @@ pub struct RedrivePolicy {
 impl Default for RedrivePolicy {
     fn default() -> Self {
         Self {
-            max_attempts: 30,
+            // A pass a minute: a day of attempts, as long as the default age.
+            max_attempts: 1440,
             max_age: Duration::from_secs(24 * 3600),
             attempt_budget: Duration::from_secs(6),
         }
@@ -50,52 +51,73 @@ pub struct Summary {
     pub oldest_age_s: u64,
 }
 
-/// One pass over the spool at `now_ms`, stopping before `stop_at_ms` (the invocation's own
-/// deadline, less a margin): what is not reached stays for the next pass. `claim_token`
-/// makes a fresh token per attempt.
+/// One pass over the spool, stopping when `stop` says so (the invocation's own deadline is
+/// near): what is not reached stays for the next pass. `now_ms` reads the clock (each
+/// delivery gets a fresh invocation time and lease); `claim_token` makes a fresh token per
+/// attempt. Only listing the spool can fail the pass; a failure on one object is logged and
+/// the object stays for the next pass.
 pub async fn redrive<D: DedupStore, P: EventPublisher>(
     service: &Service<D, P>,
     spool: &dyn SpoolStore,
     policy: RedrivePolicy,
-    now_ms: u64,
-    stop_at_ms: impl Fn() -> bool,
+    now_ms: impl Fn() -> u64,
+    stop: impl Fn() -> bool,
     claim_token: impl Fn() -> String,
 ) -> Result<Summary, super::SpoolError> {
     let mut summary = Summary::default();
     let keys = spool.list(PENDING).await?;
     for key in keys {
-        if stop_at_ms() {
+        if stop() {
             summary.remaining += 1;
             continue;
         }
-        let Some(bytes) = spool.get(&key).await? else {
-            continue; // removed meanwhile (another pass)
+        let inv = Invocation {
+            now_ms: now_ms(),
+            deadline_ms: now_ms() + policy.attempt_budget.as_millis() as u64,
+            claim_token: claim_token(),
+        };
+        if let Err(err) = redrive_one(service, spool, policy, &key, &inv, &mut summary).await {
+            tracing::error!(key = %key, error = %err, "the spool failed on this delivery; it stays for the next pass");
+            summary.remaining += 1;
+        }
+    }
+    Ok(summary)
+}
+
+/// One object of the pass; see [`redrive`].
+async fn redrive_one<D: DedupStore, P: EventPublisher>(
+    service: &Service<D, P>,
+    spool: &dyn SpoolStore,
+    policy: RedrivePolicy,
+    key: &str,
+    inv: &Invocation,
+    summary: &mut Summary,
+) -> Result<(), super::SpoolError> {
+    let now_ms = inv.now_ms;
+    {
+        let Some(bytes) = spool.get(key).await? else {
+            return Ok(()); // removed meanwhile (another pass)
         };
         let mut spooled: Spooled = match serde_json::from_slice(&bytes) {
             Ok(s) => s,
             Err(err) => {
                 // Never written by this code: keep it aside for a human, out of the loop.
                 tracing::error!(key = %key, error = %err, "a spool object is not a spooled delivery");
-                let failed_key = format!("{FAILED}{}", key.strip_prefix(PENDING).unwrap_or(&key));
+                let failed_key = format!("{FAILED}{}", key.strip_prefix(PENDING).unwrap_or(key));
                 spool.put(&failed_key, bytes).await?;
-                spool.delete(&key).await?;
+                spool.delete(key).await?;
                 summary.failed += 1;
-                continue;
+                return Ok(());
             }
         };
-        let inv = Invocation {
-            now_ms,
-            deadline_ms: now_ms + policy.attempt_budget.as_millis() as u64,
-            claim_token: claim_token(),
-        };
-        match service.redeliver(&spooled, &inv).await {
+        match service.redeliver(&spooled, inv).await {
             Ok(Outcome::Accepted) => {
-                spool.delete(&key).await?;
+                spool.delete(key).await?;
                 summary.delivered += 1;
                 tracing::info!(target: "spool", event_id = %spooled.event_id, outcome = "delivered", "redrive");
             }
             Ok(Outcome::Duplicate) => {
-                spool.delete(&key).await?;
+                spool.delete(key).await?;
                 summary.duplicates += 1;
                 tracing::info!(target: "spool", event_id = %spooled.event_id, outcome = "duplicate", "redrive");
             }
@@ -114,11 +136,11 @@ pub async fn redrive<D: DedupStore, P: EventPublisher>(
                     serde_json::to_vec(&spooled).map_err(|e| super::SpoolError(e.to_string()))?;
                 if give_up {
                     spool.put(&spooled.key(FAILED), bytes).await?;
-                    spool.delete(&key).await?;
+                    spool.delete(key).await?;
                     summary.failed += 1;
                     tracing::error!(target: "spool", event_id = %spooled.event_id, attempts = spooled.attempts, reason = %spooled.reason, outcome = "failed", "redrive gave up; the delivery is under failed/");
                 } else {
-                    spool.put(&key, bytes).await?;
+                    spool.put(key, bytes).await?;
                     summary.remaining += 1;
                     summary.oldest_age_s = summary.oldest_age_s.max(age.as_secs());
                     tracing::warn!(target: "spool", event_id = %spooled.event_id, attempts = spooled.attempts, reason = %spooled.reason, outcome = "retry", "redrive failed; kept for the next pass");
@@ -126,5 +148,5 @@ pub async fn redrive<D: DedupStore, P: EventPublisher>(
             }
         }
     }
-    Ok(summary)
+    Ok(())
 }

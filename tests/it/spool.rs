@@ -95,7 +95,7 @@ impl Rig {
             &self.service,
             self.spool.as_ref(),
             policy,
-            now_ms(),
+            now_ms,
             || false,
             token,
         )

@@ -21,6 +21,14 @@ scripts/sam/checks.sh). Exit status 1 and one line per broken rule.
    topic (AlarmActions and OKActions).
 7. The dashboard body is JSON (once ${...} substitutions are filled in) and names only
    resources of the template; the Salesloft callback URL output has no double slash.
+8. The spool: SpoolBucket is encrypted, blocks all public access, has a bucket policy that
+   denies requests without TLS (aws:SecureTransport false), has versioning off (each retry and
+   each redrive attempt overwrites its object), objects owned by the bucket owner, a lifecycle
+   rule that expires failed/, and no expiration of pending/ (undelivered events). The webhook's
+   only S3 permission is s3:PutObject on pending/* (and SPOOL_BUCKET follows the bucket's
+   condition); the redrive's S3 permissions stay within ListBucket (prefix pending/), Get/Put/
+   Delete on pending/* and PutObject on failed/*; it runs one pass at a time and delivers where
+   the webhook does (same table, queues, routes, dedup TTL, metric namespace, SQS statements).
 
     .venv/bin/python tools/sam/template_rules.py [template.yaml]
 """
@@ -257,6 +265,163 @@ def dashboard_rules(template: dict, broken: list[str]) -> None:
                       f"(FunctionUrl ends with /), is {callback}")
 
 
+# --- 8. the spool ---------------------------------------------------------------------------
+
+SPOOL_BUCKET = "SpoolBucket"
+BUCKET_ARN = {"Fn::GetAtt": [SPOOL_BUCKET, "Arn"]}
+ALL_OBJECTS = {"Fn::Sub": "${SpoolBucket.Arn}/*"}
+PENDING_OBJECTS = {"Fn::Sub": "${SpoolBucket.Arn}/pending/*"}
+FAILED_OBJECTS = {"Fn::Sub": "${SpoolBucket.Arn}/failed/*"}
+PUBLIC_ACCESS_BLOCK = ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets")
+# Variables the redrive must share with the webhook: it delivers where the webhook would have.
+SHARED_VARIABLES = ("TABLE_NAME", "QUEUE_URL", "ROUTES", "TEMPLATE_ROUTES", "DEDUP_TTL_SECONDS", "METRICS_NAMESPACE")
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def policy_statements(function: dict) -> tuple[list[dict], list]:
+    """The inline statements of a SAM function's Policies (both branches of an Fn::If that
+    wraps a statement), and the other entries (managed policy names, SAM policy templates)."""
+    statements, others = [], []
+    for policy in as_list(function.get("Properties", {}).get("Policies") or []):
+        if not (isinstance(policy, dict) and "Statement" in policy):
+            others.append(policy)
+            continue
+        for statement in as_list(policy["Statement"]):
+            if isinstance(statement, dict) and "Fn::If" in statement:
+                branches = statement["Fn::If"][1:]
+                statements += [b for b in branches if isinstance(b, dict) and "Effect" in b]
+            else:
+                statements.append(statement)
+    return statements, others
+
+
+def s3_statements(statements: list[dict]) -> list[dict]:
+    """The statements that grant (or could grant) anything on S3."""
+    def s3(action) -> bool:
+        return isinstance(action, str) and (action == "*" or action.lower().startswith("s3:"))
+    return [s for s in statements if "NotAction" in s or any(s3(a) for a in as_list(s.get("Action")))]
+
+
+def spool_rules(resources: dict, broken: list[str]) -> list[str]:
+    bucket = resources.get(SPOOL_BUCKET)
+    if not bucket or bucket.get("Type") != "AWS::S3::Bucket":
+        broken.append(f"{SPOOL_BUCKET} (AWS::S3::Bucket) is missing: the spool has no bucket")
+        return []
+    condition = bucket.get("Condition")
+    props = bucket.get("Properties", {})
+    name = SPOOL_BUCKET
+
+    # The bucket.
+    if not (props.get("BucketEncryption") or {}).get("ServerSideEncryptionConfiguration"):
+        broken.append(f"{name} has no default encryption (BucketEncryption)")
+    block = props.get("PublicAccessBlockConfiguration") or {}
+    open_settings = [k for k in PUBLIC_ACCESS_BLOCK if block.get(k) is not True]
+    if open_settings:
+        broken.append(f"{name} does not block public access: {', '.join(open_settings)} not true "
+                      "(it holds verified payloads)")
+    if "VersioningConfiguration" in props:
+        broken.append(f"{name} has a VersioningConfiguration: versioning must stay off (never "
+                      "enabled, not even suspended), each sender retry and each redrive attempt "
+                      "overwrites its object and versions would keep every payload")
+    ownership = [r.get("ObjectOwnership") for r in (props.get("OwnershipControls") or {}).get("Rules", [])]
+    if ownership != ["BucketOwnerEnforced"]:
+        broken.append(f"{name}: OwnershipControls must be BucketOwnerEnforced (ACLs off), is {ownership}")
+    rules = [r for r in (props.get("LifecycleConfiguration") or {}).get("Rules", []) if r.get("Status") == "Enabled"]
+    if not any(r.get("Prefix") == "failed/" and "ExpirationInDays" in r for r in rules):
+        broken.append(f"{name} has no enabled lifecycle rule expiring failed/ (Prefix failed/, ExpirationInDays)")
+    for rule in rules:
+        prefix = rule.get("Prefix", "")
+        expires = any(k in rule for k in ("ExpirationInDays", "ExpirationDate"))
+        if expires and isinstance(prefix, str) and ("pending/".startswith(prefix) or prefix.startswith("pending/")):
+            broken.append(f"{name}: lifecycle rule {rule.get('Id')} (Prefix {prefix!r}) expires objects under "
+                          "pending/, which are events not delivered yet: it would lose them silently")
+
+    policies = [r for r in resources.values()
+                if r.get("Type") == "AWS::S3::BucketPolicy" and refers_to(r.get("Properties", {}).get("Bucket"), name)]
+    def denies_plain_http(statement: dict) -> bool:
+        bool_condition = (statement.get("Condition") or {}).get("Bool") or {}
+        return (statement.get("Effect") == "Deny"
+                and statement.get("Principal") in ("*", {"AWS": "*"})
+                and "s3:*" in as_list(statement.get("Action"))
+                and str(bool_condition.get("aws:SecureTransport")).lower() == "false"
+                and BUCKET_ARN in as_list(statement.get("Resource"))
+                and ALL_OBJECTS in as_list(statement.get("Resource")))
+    if not any(denies_plain_http(s) for p in policies
+               for s in as_list(p["Properties"].get("PolicyDocument", {}).get("Statement"))):
+        broken.append(f"{name} has no bucket policy denying s3:* on the bucket and its objects to every "
+                      "principal without TLS (Bool aws:SecureTransport \"false\")")
+    for policy in policies:
+        if policy.get("Condition") != condition:
+            broken.append(f"{name} and its bucket policy have different conditions")
+
+    # The webhook: PutObject on pending/* and nothing else on S3.
+    webhook = resources.get("WebhookFunction", {})
+    statements, others = policy_statements(webhook)
+    for other in others:
+        if "s3" in json.dumps(other).lower():
+            broken.append(f"WebhookFunction has an S3 policy outside its inline statements: {json.dumps(other)}")
+    grants = s3_statements(statements)
+    for statement in grants:
+        if not (statement.get("Effect") == "Allow" and as_list(statement.get("Action")) == ["s3:PutObject"]
+                and as_list(statement.get("Resource")) == [PENDING_OBJECTS]):
+            broken.append(f"WebhookFunction's S3 permission {statement.get('Sid')} is not exactly s3:PutObject on "
+                          f"${{SpoolBucket.Arn}}/pending/*: {json.dumps(statement)}")
+    if not grants:
+        broken.append("WebhookFunction may not write to the spool (s3:PutObject on ${SpoolBucket.Arn}/pending/*)")
+    variable = webhook.get("Properties", {}).get("Environment", {}).get("Variables", {}).get("SPOOL_BUCKET")
+    if variable != {"Fn::If": [condition, {"Ref": name}, ""]}:
+        broken.append(f"WebhookFunction's SPOOL_BUCKET must be !If [{condition}, !Ref {name}, \"\"], is {variable}")
+
+    # The redrive.
+    redrive = resources.get("SpoolRedriveFunction")
+    if not redrive:
+        broken.append("SpoolRedriveFunction is missing: nothing would empty the spool")
+        return [f"spool: {name} private, TLS only, versioning off, failed/ expires; webhook S3: PutObject on pending/*"]
+    if redrive.get("Condition") != condition:
+        broken.append(f"SpoolRedriveFunction and {name} have different conditions")
+    rprops = redrive.get("Properties", {})
+    if rprops.get("ReservedConcurrentExecutions") != 1:
+        broken.append("SpoolRedriveFunction must have ReservedConcurrentExecutions 1 (one pass at a time)")
+    rvars = rprops.get("Environment", {}).get("Variables", {})
+    wvars = webhook.get("Properties", {}).get("Environment", {}).get("Variables", {})
+    if rvars.get("SPOOL_BUCKET") != {"Ref": name}:
+        broken.append(f"SpoolRedriveFunction's SPOOL_BUCKET must be !Ref {name}, is {rvars.get('SPOOL_BUCKET')}")
+    for var in SHARED_VARIABLES:
+        if rvars.get(var) != wvars.get(var):
+            broken.append(f"SpoolRedriveFunction's {var} differs from WebhookFunction's: a redriven delivery "
+                          f"must go where the webhook would have sent it ({rvars.get(var)} vs {wvars.get(var)})")
+    rstatements, rothers = policy_statements(redrive)
+    for other in rothers:
+        if "s3" in json.dumps(other).lower():
+            broken.append(f"SpoolRedriveFunction has an S3 policy outside its inline statements: {json.dumps(other)}")
+    for statement in s3_statements(rstatements):
+        actions = set(as_list(statement.get("Action")))
+        resource = as_list(statement.get("Resource"))
+        prefix = ((statement.get("Condition") or {}).get("StringLike") or {}).get("s3:prefix") \
+            or ((statement.get("Condition") or {}).get("StringEquals") or {}).get("s3:prefix")
+        allowed = statement.get("Effect") == "Allow" and "NotResource" not in statement and (
+            (actions == {"s3:ListBucket"} and resource == [BUCKET_ARN]
+             and all(isinstance(p, str) and p.startswith("pending/") for p in as_list(prefix or [None])))
+            or (actions <= {"s3:GetObject", "s3:PutObject", "s3:DeleteObject"} and resource == [PENDING_OBJECTS])
+            or (actions == {"s3:PutObject"} and resource == [FAILED_OBJECTS]))
+        if not allowed:
+            broken.append(f"SpoolRedriveFunction's S3 permission {statement.get('Sid')} goes beyond ListBucket "
+                          "(s3:prefix pending/), Get/Put/DeleteObject on pending/* and PutObject on failed/*: "
+                          f"{json.dumps(statement)}")
+
+    def sqs(statements: list[dict]) -> list[str]:
+        return sorted(json.dumps({k: s.get(k) for k in ("Effect", "Action", "Resource")}, sort_keys=True)
+                      for s in statements if any(str(a).startswith("sqs:") for a in as_list(s.get("Action"))))
+    if sqs(rstatements) != sqs(statements):
+        broken.append("SpoolRedriveFunction's SQS statements differ from WebhookFunction's: it must be able to "
+                      "send to every queue the webhook sends to, and to no other")
+    return [f"spool: {name} private, TLS only, versioning off, failed/ expires, pending/ never; "
+            "webhook S3: PutObject on pending/*; redrive S3: pending/ and failed/ only"]
+
+
 def main() -> int:
     path = sys.argv[1] if len(sys.argv) > 1 else "template.yaml"
     with open(path, encoding="utf-8") as f:
@@ -270,6 +435,7 @@ def main() -> int:
     alarms = alarm_rules(resources, broken)
     info.append(f"alarms (Period 60, notifying both topics): {', '.join(alarms)}")
     dashboard_rules(template, broken)
+    info += spool_rules(resources, broken)
     try:
         transformed = sam_transform(template)
     except Exception as err:  # noqa: BLE001 - any failure of the transform is a broken rule
