@@ -24,7 +24,9 @@ Modes:
     null_aws.py --port P                      # plain HTTP/1.1 keep-alive
     null_aws.py --port P --tls CERT KEY       # the same behind TLS
     null_aws.py --port P --tls CERT KEY --proxy-to 127.0.0.1:Q
-                                              # a TLS-terminating byte pump in front of Q (moto)
+                                              # a TLS front for Q (moto): keeps the client's TLS
+                                              # connection alive, one plain upstream connection
+                                              # per request (moto closes after each response)
     --log FILE: one line per request (operation, protocol, status, microseconds of work).
 """
 
@@ -168,6 +170,8 @@ class Handler(BaseHTTPRequestHandler):
         t0 = time.perf_counter()
         n = int(self.headers.get("content-length") or 0)
         raw = self.rfile.read(n) if n else b""
+        if self.server.upstream:  # type: ignore[attr-defined]
+            return self.forward(raw)
         target = self.headers.get("x-amz-target")
         st: State = self.server.state  # type: ignore[attr-defined]
         if target:
@@ -211,6 +215,30 @@ class Handler(BaseHTTPRequestHandler):
             log.write(f"{time.time():.3f} {proto} {name} {status} {(time.perf_counter() - t0) * 1e6:.0f}us\n")
             log.flush()
 
+    def forward(self, raw: bytes) -> None:
+        """TLS front mode: the request to the plain upstream (moto) on a fresh connection
+        (moto closes every connection after one response), the answer back on this kept-alive
+        TLS connection, as AWS endpoints keep connections alive."""
+        import http.client
+
+        host, port = self.server.upstream  # type: ignore[attr-defined]
+        conn = http.client.HTTPConnection(host, port, timeout=60)
+        hop = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+        try:
+            conn.request(self.command, self.path, body=raw,
+                         headers={k: v for k, v in self.headers.items() if k.lower() not in hop})
+            r = conn.getresponse()
+            body = r.read()
+            self.send_response(r.status)
+            for k, v in r.getheaders():
+                if k.lower() not in hop and k.lower() not in ("server", "date"):
+                    self.send_header(k, v)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        finally:
+            conn.close()
+
     def send_body(self, status: int, body: bytes, ctype: str, extra: dict | None = None):
         self.send_response(status)
         self.send_header("content-type", ctype)
@@ -253,7 +281,8 @@ def dynamodb(st: State, op: str, req: dict) -> dict:
             return {"Attributes": new}
         if rv == "ALL_OLD" and old is not None:
             return {"Attributes": old}
-        return {}
+        # moto adds this (real DynamoDB only with ReturnConsumedCapacity); kept for parity.
+        return {"ConsumedCapacity": {"TableName": table, "CapacityUnits": 1.0}}
     if op == "DeleteItem":
         k = key_of(table, req["Key"])
         with st.lock:
@@ -342,9 +371,9 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 64
 
-    def __init__(self, addr, state: State, ctx: ssl.SSLContext | None, logf):
+    def __init__(self, addr, state: State, ctx: ssl.SSLContext | None, logf, upstream=None):
         super().__init__(addr, Handler)
-        self.state, self.ctx, self.logf = state, ctx, logf
+        self.state, self.ctx, self.logf, self.upstream = state, ctx, logf, upstream
 
     def get_request(self):
         sock, addr = self.socket.accept()
@@ -363,9 +392,13 @@ class Server(ThreadingHTTPServer):
         super().finish_request(request, client_address)
 
 
-def pump(src: socket.socket, dst: socket.socket) -> None:
+def pump(src: socket.socket, dst: socket.socket, quickack: bool = False) -> None:
     try:
         while True:
+            if quickack:
+                # moto writes a response in several small segments; without this the
+                # kernel's delayed ACK (40 ms) stalls its second write (Nagle on its side).
+                src.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
             data = src.recv(65536)
             if not data:
                 break
@@ -396,7 +429,7 @@ def proxy(port: int, ctx: ssl.SSLContext, upstream: tuple[str, int]) -> None:
             return
         for s in (tls, up):
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        threading.Thread(target=pump, args=(up, tls), daemon=True).start()
+        threading.Thread(target=pump, args=(up, tls, True), daemon=True).start()
         pump(tls, up)
 
     while True:
@@ -409,6 +442,8 @@ def main() -> None:
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--proxy-to", default="", help="HOST:PORT: be a TLS front for that plain server instead")
+    ap.add_argument("--byte-pump", action="store_true",
+                    help="with --proxy-to: pump bytes instead (moto's Connection: close then costs a TLS handshake per call)")
     ap.add_argument("--secret", action="append", default=[], help="NAME=SECRETSTRING for GetSecretValue")
     ap.add_argument("--log", default="")
     args = ap.parse_args()
@@ -416,15 +451,18 @@ def main() -> None:
     if args.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(*args.tls)
+    upstream = None
     if args.proxy_to:
         if not ctx:
             sys.exit("--proxy-to needs --tls")
         host, _, p = args.proxy_to.rpartition(":")
-        proxy(args.port, ctx, (host, int(p)))
-        return
+        upstream = (host, int(p))
+        if args.byte_pump:
+            proxy(args.port, ctx, upstream)
+            return
     logf = open(args.log, "a") if args.log else None
     secrets_ = dict(s.split("=", 1) for s in args.secret)
-    srv = Server(("127.0.0.1", args.port), State(secrets_), ctx, logf)
+    srv = Server(("127.0.0.1", args.port), State(secrets_), ctx, logf, upstream)
     srv.serve_forever()
 
 
