@@ -35,8 +35,13 @@ async fn main() -> Result<(), Error> {
         .connect_timeout(Duration::from_secs(1))
         .build();
     let aws = aws_config::from_env().timeout_config(timeouts).load().await;
-    let dedup = DynamoDbDedupStore::new(aws_sdk_dynamodb::Client::new(&aws), &config.table_name);
-    let publisher = SqsPublisher::new(aws_sdk_sqs::Client::new(&aws));
+    let ddb = aws_sdk_dynamodb::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
+    if std::env::var("PREWARM_CONNECTIONS").is_ok_and(|v| v == "true") {
+        prewarm(&ddb, &sqs, &config).await;
+    }
+    let dedup = DynamoDbDedupStore::new(ddb, &config.table_name);
+    let publisher = SqsPublisher::new(sqs);
     let limits = Limits {
         max_body_bytes: config.max_body_bytes,
     };
@@ -110,4 +115,21 @@ fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
+}
+
+/// A benchmark lever, off unless `PREWARM_CONNECTIONS=true` (BENCHMARKS.md, "levers"): opens
+/// the DynamoDB and SQS connections during INIT (one `DescribeTable`, one
+/// `GetQueueAttributes` per SQS destination, concurrently), so the first request does not pay
+/// the TLS handshakes. The answers are ignored: even a refused call (the template grants
+/// neither action) leaves its connection in the pool.
+async fn prewarm(ddb: &aws_sdk_dynamodb::Client, sqs: &aws_sdk_sqs::Client, config: &Config) {
+    use salesloft_webhooks::destinations::Target;
+    let table = ddb.describe_table().table_name(&config.table_name).send();
+    let queues = config.routes.all().map(|d| {
+        let Target::Sqs(queue) = &d.target;
+        sqs.get_queue_attributes().queue_url(&queue.url).send()
+    });
+    let (table, queues) = tokio::join!(table, futures::future::join_all(queues));
+    let failed = usize::from(table.is_err()) + queues.iter().filter(|r| r.is_err()).count();
+    tracing::info!(failed, "prewarmed the AWS connections");
 }
