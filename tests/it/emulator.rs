@@ -250,3 +250,31 @@ async fn at_trace_level_no_body_signature_or_secret_is_logged_and_deliveries_car
         assert!(line["timestamp"].is_string() && line["level"].is_string());
     }
 }
+
+#[tokio::test]
+async fn the_prewarming_lever_opens_the_connections_during_init_and_the_function_serves() {
+    let stack = Stack::start().await;
+    let rie = Emulator::webhook(&stack, &[("PREWARM_CONNECTIONS", "true")]);
+    let ok = rie
+        .invoke(&crate::common::sample(
+            "events/salesloft/person_updated.json",
+        ))
+        .await;
+    assert_eq!(ok["statusCode"], 202, "{ok}");
+    let log = rie.log();
+    let prewarm: serde_json::Value = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["message"] == "prewarmed the AWS connections")
+        .unwrap_or_else(|| panic!("no prewarm line:\n{log}"));
+    // moto answers DescribeTable and GetQueueAttributes: nothing failed.
+    assert_eq!(prewarm["failed"], 0, "{prewarm}");
+    // Off by default: no prewarm line without the switch.
+    let plain = Emulator::webhook(&stack, &[]);
+    plain
+        .invoke(&crate::common::sample(
+            "events/salesloft/person_created.json",
+        ))
+        .await;
+    assert!(!plain.log().contains("prewarmed"), "{}", plain.log());
+}
