@@ -28,6 +28,9 @@ Modes:
                                               # connection alive, one plain upstream connection
                                               # per request (moto closes after each response)
     --log FILE: one line per request (operation, protocol, status, microseconds of work).
+    env NULL_AWS_DENY=DescribeTable,GetQueueAttributes: refuse those JSON-protocol operations
+        (400 AccessDeniedException) except from boto3 (the harness); e.g. the prewarming lever's
+        calls as the template's IAM policy would answer them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import socket
 import ssl
@@ -150,6 +154,13 @@ def condition_holds(item: dict | None, expr: str | None, names: dict, values: di
 # --- the handler -----------------------------------------------------------------------------
 
 
+# NULL_AWS_DENY=DescribeTable,GetQueueAttributes: answer these JSON-protocol operations as IAM
+# would without a grant (400 AccessDeniedException), e.g. to see the prewarming lever's calls
+# refused as the template's policy refuses them. boto3 callers (the harness's queue counts) are
+# exempt.
+DENY = {o for o in os.environ.get("NULL_AWS_DENY", "").split(",") if o}
+
+
 class ClientError(Exception):
     def __init__(self, code: str, message: str, status: int = 400, extra: dict | None = None, prefix: str = ""):
         self.code, self.message, self.status, self.extra, self.prefix = code, message, status, extra or {}, prefix
@@ -179,6 +190,9 @@ class Handler(BaseHTTPRequestHandler):
             proto = "json"
             try:
                 req = json.loads(raw or b"{}")
+                if op in DENY and "botocore" not in (self.headers.get("user-agent") or "").lower():
+                    raise ClientError("AccessDeniedException", f"null-aws: {op} refused (NULL_AWS_DENY)",
+                                      prefix="com.amazon.coral.service#")
                 if prefix.startswith("DynamoDB_"):
                     out = dynamodb(st, op, req)
                 elif prefix == "AmazonSQS":
@@ -189,13 +203,13 @@ class Handler(BaseHTTPRequestHandler):
                     raise ClientError("UnknownOperationException", f"unknown target {target}")
                 status, body = 200, json.dumps(out, separators=(",", ":")).encode()
             except ClientError as e:
-                pfx = "com.amazonaws.dynamodb.v20120810#" if prefix.startswith("DynamoDB_") else ""
+                pfx = e.prefix or ("com.amazonaws.dynamodb.v20120810#" if prefix.startswith("DynamoDB_") else "")
                 status = e.status
                 body = json.dumps({"__type": pfx + e.code, "message": e.message, **e.extra}, separators=(",", ":")).encode()
             ctype = "application/x-amz-json-1.0" if not prefix == "secretsmanager" else "application/x-amz-json-1.1"
             hdrs = {"x-amz-crc32": str(zlib.crc32(body) & 0xFFFFFFFF)}
             if prefix == "AmazonSQS" and status != 200:
-                hdrs["x-amzn-query-error"] = f"{json.loads(body)['__type']};Sender"
+                hdrs["x-amzn-query-error"] = f"{json.loads(body)['__type'].rsplit('#', 1)[-1]};Sender"
             self.send_body(status, body, ctype, hdrs)
             name = target
         else:

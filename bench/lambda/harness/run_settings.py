@@ -18,6 +18,12 @@ way (SDK v3's SQS client may send to the queue URL's host).
 Extra row `thisjit` (e.g. --peers this,thisjit): this function built with
 AWS_LC_SYS_NO_JITTER_ENTROPY=0 (AWS-LC's CPU-jitter entropy on), binary
 bench/.build/webhook-jitter/bootstrap; see run_null.sh.
+
+Extra row `thispre` (e.g. --peers this,thispre): the same binary as `this`
+(bench/.build/webhook/bootstrap) with PREWARM_CONNECTIONS=true, so the connection-prewarming
+lever is measured interleaved, cold start by cold start, against `this`. Give `this` the
+explicit "off" with BENCH_THIS_ENV='{"PREWARM_CONNECTIONS":"false"}'; run the pair in both
+orders (this,thispre and thispre,this) so neither always starts second.
 """
 
 from __future__ import annotations
@@ -152,7 +158,7 @@ def create_stack(backend: Backend, names: list[str]) -> lb.Stack:
 
 
 def define_peer(name: str, stack: lb.Stack) -> lb.Peer:
-    base = "this" if name == "thisjit" else name
+    base = "this" if name in ("thisjit", "thispre") else name
     p = _orig_define_peer(base, stack)
     p.env.update(lb.fake_aws_env(stack.endpoint))
     p.env.update(tls_env())
@@ -164,6 +170,12 @@ def define_peer(name: str, stack: lb.Stack) -> lb.Peer:
         p.cmd = [str(JIT_BIN)]
         p.cwd = JIT_BIN.parent
         p.note = "this function built with AWS_LC_SYS_NO_JITTER_ENTROPY=0 (separate target dir), bench/.build/webhook-jitter"
+    if name == "thispre":
+        p.name = name
+        p.env["TABLE_NAME"], p.env["QUEUE_URL"] = stack.tables[name], stack.queues[name]
+        p.queue_url = stack.queues[name]
+        p.env["PREWARM_CONNECTIONS"] = "true"
+        p.note = "the same bench/.build/webhook/bootstrap as `this`, with PREWARM_CONNECTIONS=true"
     return p
 
 
@@ -172,6 +184,8 @@ def artefact(name: str) -> dict:
         info = lb.zip_size([(JIT_BIN, "bootstrap")], lb.WORK / "zips" / "thisjit.zip")
         info["what"] = "bootstrap (jitter entropy on)"
         return info
+    if name == "thispre":
+        return _orig_artefact("this")
     return _orig_artefact(name)
 
 
@@ -191,8 +205,9 @@ lb.define_peer = define_peer
 lb.artefact = artefact
 lb.create_table = create_table  # type: ignore[assignment]
 lb.create_queue = create_queue  # type: ignore[assignment]
-lb.PEER_ORDER = [*lb.PEER_ORDER, "thisjit"]
+lb.PEER_ORDER = [*lb.PEER_ORDER, "thisjit", "thispre"]
 lb.PEER_LABEL["thisjit"] = "this function, jitter entropy on"
+lb.PEER_LABEL["thispre"] = "this function, PREWARM_CONNECTIONS=true"
 
 _orig_markdown = run_bench.markdown
 
@@ -206,6 +221,11 @@ def markdown(s, names, meta):
         md += ("\nJitter-entropy lever (same run): INIT "
                f"{run_bench.fmt(j['init_ms_p50'])} ms with jitter entropy vs {run_bench.fmt(t['init_ms_p50'])} ms without; "
                f"first invoke {run_bench.fmt(j['first_invoke_phase_ms_p50'])} vs {run_bench.fmt(t['first_invoke_phase_ms_p50'])} ms.\n")
+    if "thispre" in s and "this" in s:
+        t, w = s["this"], s["thispre"]
+        md += ("\nPrewarming lever (same run, same binary): INIT "
+               f"{run_bench.fmt(w['init_ms_p50'])} ms with PREWARM_CONNECTIONS=true vs {run_bench.fmt(t['init_ms_p50'])} ms without; "
+               f"first invoke {run_bench.fmt(w['first_invoke_phase_ms_p50'])} vs {run_bench.fmt(t['first_invoke_phase_ms_p50'])} ms.\n")
     return md
 
 
