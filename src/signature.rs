@@ -222,11 +222,6 @@ impl fmt::Debug for Keys {
 }
 
 impl Keys {
-    /// Keys from secrets, each valid for any event type.
-    pub fn new(secrets: Vec<Secret>) -> Self {
-        Self(secrets.into_iter().map(Key::any).collect())
-    }
-
     /// Every secret, to compute a MAC with each.
     pub fn iter(&self) -> impl Iterator<Item = &Secret> {
         self.0.iter().map(|k| &k.secret)

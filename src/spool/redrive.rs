@@ -71,9 +71,10 @@ pub async fn redrive<D: DedupStore, P: EventPublisher>(
             summary.remaining += 1;
             continue;
         }
+        let now = now_ms();
         let inv = Invocation {
-            now_ms: now_ms(),
-            deadline_ms: now_ms() + policy.attempt_budget.as_millis() as u64,
+            now_ms: now,
+            deadline_ms: now + policy.attempt_budget.as_millis() as u64,
             claim_token: claim_token(),
         };
         if let Err(err) = redrive_one(service, spool, policy, &key, &inv, &mut summary).await {
@@ -93,58 +94,53 @@ async fn redrive_one<D: DedupStore, P: EventPublisher>(
     inv: &Invocation,
     summary: &mut Summary,
 ) -> Result<(), super::SpoolError> {
-    let now_ms = inv.now_ms;
-    {
-        let Some(bytes) = spool.get(key).await? else {
-            return Ok(()); // removed meanwhile (another pass)
-        };
-        let mut spooled: Spooled = match serde_json::from_slice(&bytes) {
-            Ok(s) => s,
-            Err(err) => {
-                // Never written by this code: keep it aside for a human, out of the loop.
-                tracing::error!(key = %key, error = %err, "a spool object is not a spooled delivery");
-                let failed_key = format!("{FAILED}{}", key.strip_prefix(PENDING).unwrap_or(key));
-                spool.put(&failed_key, bytes).await?;
+    let Some(bytes) = spool.get(key).await? else {
+        return Ok(()); // removed meanwhile (another pass)
+    };
+    let mut spooled: Spooled = match serde_json::from_slice(&bytes) {
+        Ok(s) => s,
+        Err(err) => {
+            // Never written by this code: keep it aside for a human, out of the loop.
+            tracing::error!(key = %key, error = %err, "a spool object is not a spooled delivery");
+            let failed_key = format!("{FAILED}{}", key.strip_prefix(PENDING).unwrap_or(key));
+            spool.put(&failed_key, bytes).await?;
+            spool.delete(key).await?;
+            summary.failed += 1;
+            return Ok(());
+        }
+    };
+    let age = Duration::from_millis(inv.now_ms.saturating_sub(spooled.received_at_ms));
+    match service.redeliver(&spooled, inv).await {
+        Ok(Outcome::Accepted) => {
+            spool.delete(key).await?;
+            summary.delivered += 1;
+            tracing::info!(target: "spool", event_id = %spooled.event_id, outcome = "delivered", "redrive");
+        }
+        Ok(Outcome::Duplicate) => {
+            spool.delete(key).await?;
+            summary.duplicates += 1;
+            tracing::info!(target: "spool", event_id = %spooled.event_id, outcome = "duplicate", "redrive");
+        }
+        Ok(Outcome::InProgress { .. }) => {
+            summary.remaining += 1;
+            summary.oldest_age_s = summary.oldest_age_s.max(age.as_secs());
+        }
+        Err(err) => {
+            spooled.attempts += 1;
+            spooled.reason = err.to_string();
+            let give_up = spooled.attempts >= policy.max_attempts || age >= policy.max_age;
+            let bytes =
+                serde_json::to_vec(&spooled).map_err(|e| super::SpoolError(e.to_string()))?;
+            if give_up {
+                spool.put(&spooled.key(FAILED), bytes).await?;
                 spool.delete(key).await?;
                 summary.failed += 1;
-                return Ok(());
-            }
-        };
-        match service.redeliver(&spooled, inv).await {
-            Ok(Outcome::Accepted) => {
-                spool.delete(key).await?;
-                summary.delivered += 1;
-                tracing::info!(target: "spool", event_id = %spooled.event_id, outcome = "delivered", "redrive");
-            }
-            Ok(Outcome::Duplicate) => {
-                spool.delete(key).await?;
-                summary.duplicates += 1;
-                tracing::info!(target: "spool", event_id = %spooled.event_id, outcome = "duplicate", "redrive");
-            }
-            Ok(Outcome::InProgress { .. }) => {
+                tracing::error!(target: "spool", event_id = %spooled.event_id, attempts = spooled.attempts, reason = %spooled.reason, outcome = "failed", "redrive gave up; the delivery is under failed/");
+            } else {
+                spool.put(key, bytes).await?;
                 summary.remaining += 1;
-                summary.oldest_age_s = summary
-                    .oldest_age_s
-                    .max(now_ms.saturating_sub(spooled.received_at_ms) / 1000);
-            }
-            Err(err) => {
-                spooled.attempts += 1;
-                spooled.reason = err.to_string();
-                let age = Duration::from_millis(now_ms.saturating_sub(spooled.received_at_ms));
-                let give_up = spooled.attempts >= policy.max_attempts || age >= policy.max_age;
-                let bytes =
-                    serde_json::to_vec(&spooled).map_err(|e| super::SpoolError(e.to_string()))?;
-                if give_up {
-                    spool.put(&spooled.key(FAILED), bytes).await?;
-                    spool.delete(key).await?;
-                    summary.failed += 1;
-                    tracing::error!(target: "spool", event_id = %spooled.event_id, attempts = spooled.attempts, reason = %spooled.reason, outcome = "failed", "redrive gave up; the delivery is under failed/");
-                } else {
-                    spool.put(key, bytes).await?;
-                    summary.remaining += 1;
-                    summary.oldest_age_s = summary.oldest_age_s.max(age.as_secs());
-                    tracing::warn!(target: "spool", event_id = %spooled.event_id, attempts = spooled.attempts, reason = %spooled.reason, outcome = "retry", "redrive failed; kept for the next pass");
-                }
+                summary.oldest_age_s = summary.oldest_age_s.max(age.as_secs());
+                tracing::warn!(target: "spool", event_id = %spooled.event_id, attempts = spooled.attempts, reason = %spooled.reason, outcome = "retry", "redrive failed; kept for the next pass");
             }
         }
     }
