@@ -18,18 +18,10 @@ const API_KEY: &str = "test-api-key-0123456789abcdef";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_sync_a_delivery_signed_with_a_types_token_reaches_the_queue_and_no_other_type() {
     let stack = Stack::start().await;
-    let sm = aws_sdk_secretsmanager::Client::new(&stack.moto.sdk_config().await);
     // What `sam deploy` leaves: a generated token as a string.
-    let arn = sm
-        .create_secret()
-        .name("salesloft-webhooks/senders")
-        .secret_string(r#"{"salesloft":"GeneratedByCloudFormation0123456789abcdef"}"#)
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (_, arn) = stack
+        .create_secret(r#"{"salesloft":"GeneratedByCloudFormation0123456789abcdef"}"#)
+        .await;
     let api = FakeSalesloft::start(API_KEY).await;
 
     // The README's one command after `sam deploy`.

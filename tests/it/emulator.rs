@@ -81,17 +81,9 @@ fn log_has_init_error(log: &str) -> bool {
 #[tokio::test]
 async fn the_binary_reads_its_tokens_from_secrets_manager_when_given_a_secret_arn() {
     let stack = Stack::start().await;
-    let sm = aws_sdk_secretsmanager::Client::new(&stack.moto.sdk_config().await);
-    let arn = sm
-        .create_secret()
-        .name("salesloft-webhooks/senders")
-        .secret_string(format!(r#"{{"salesloft":["{TOKEN}"]}}"#))
-        .send()
-        .await
-        .unwrap()
-        .arn()
-        .unwrap()
-        .to_string();
+    let (_, arn) = stack
+        .create_secret(&format!(r#"{{"salesloft":["{TOKEN}"]}}"#))
+        .await;
     let rie = Emulator::webhook(
         &stack,
         &[

@@ -18,21 +18,6 @@ use salesloft_webhooks::service::{Invocation, Service};
 
 type RealService = Service<DynamoDbDedupStore, SqsPublisher>;
 
-async fn create_secret(stack: &Stack, value: &str) -> (aws_sdk_secretsmanager::Client, String) {
-    let sm = aws_sdk_secretsmanager::Client::new(&stack.moto.sdk_config().await);
-    let arn = sm
-        .create_secret()
-        .name("salesloft-webhooks/senders")
-        .secret_string(value)
-        .send()
-        .await
-        .expect("create secret")
-        .arn()
-        .unwrap()
-        .to_string();
-    (sm, arn)
-}
-
 /// The real service, its secrets read from `secret_id` in Secrets Manager (first at `t0`).
 async fn service(
     stack: &Stack,
@@ -87,7 +72,9 @@ async fn send_as(
 #[tokio::test]
 async fn tokens_are_read_from_secrets_manager_and_a_rotation_is_picked_up() {
     let stack = Stack::start().await;
-    let (sm, arn) = create_secret(&stack, r#"{"salesloft":["first-token"]}"#).await;
+    let (sm, arn) = stack
+        .create_secret(r#"{"salesloft":["first-token"]}"#)
+        .await;
     let t0 = now_ms();
     let s = service(&stack, &sm, &arn, t0).await;
     assert_eq!(
@@ -170,8 +157,7 @@ async fn an_unreachable_secret_answers_503_until_it_can_be_read() {
 async fn a_body_signed_with_a_type_bound_token_cannot_be_replayed_under_another_type() {
     // Review defect 2: the same signed body with another x-salesloft-event was a new event.
     let stack = Stack::start().await;
-    let (sm, arn) = create_secret(
-        &stack,
+    let (sm, arn) = stack.create_secret(
         r#"{"salesloft":{"person_updated":["updated-token"],"person_deleted":["deleted-token"]}}"#,
     )
     .await;
@@ -192,7 +178,9 @@ async fn a_hung_secrets_manager_read_does_not_hold_the_request_and_the_cached_ke
     // Review defect 8: a refresh whose GetSecretValue hung stalled the request until the
     // Lambda timeout. The read is now bounded and the cached keys answer.
     let stack = Stack::start().await;
-    let (_, arn) = create_secret(&stack, r#"{"salesloft":["cached-token"]}"#).await;
+    let (_, arn) = stack
+        .create_secret(r#"{"salesloft":["cached-token"]}"#)
+        .await;
     let proxy = FaultProxy::start(&stack.moto.endpoint).await;
     let sm = aws_sdk_secretsmanager::Client::new(&sdk_config_at(&proxy.endpoint).await);
     let t0 = now_ms();

@@ -278,6 +278,23 @@ impl Stack {
         }
     }
 
+    /// Creates the function's secret (`salesloft-webhooks/senders`) holding `value` in this
+    /// moto's Secrets Manager; returns a client for it and the secret's ARN.
+    pub async fn create_secret(&self, value: &str) -> (aws_sdk_secretsmanager::Client, String) {
+        let sm = aws_sdk_secretsmanager::Client::new(&self.moto.sdk_config().await);
+        let arn = sm
+            .create_secret()
+            .name("salesloft-webhooks/senders")
+            .secret_string(value)
+            .send()
+            .await
+            .expect("create secret")
+            .arn()
+            .unwrap()
+            .to_string();
+        (sm, arn)
+    }
+
     /// Number of items in the dedup table.
     pub async fn table_items(
         &self,
